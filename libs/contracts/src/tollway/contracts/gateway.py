@@ -1,0 +1,29 @@
+"""Events published by the gateway: users and API keys (for billing accounts and cache invalidation)."""
+
+from __future__ import annotations
+
+from tollway.contracts.base import Event
+
+
+class UserRegisteredV1(Event, frozen=True, kw_only=True, tag="gateway.user.registered.v1"):
+    """A user was created; billing opens their account (with trial credit) on this event."""
+
+    user_id: str
+    email: str | None = None
+    display_name: str | None = None
+    is_trial_eligible: bool = True
+
+
+class ApiKeyCreatedV1(Event, frozen=True, kw_only=True, tag="gateway.api_key.created.v1"):
+    """An API key was issued; only its id and display prefix travel, never the key or its digest."""
+
+    api_key_id: str
+    user_id: str
+    display_prefix: str
+
+
+class ApiKeyRevokedV1(Event, frozen=True, kw_only=True, tag="gateway.api_key.revoked.v1"):
+    """An API key was revoked; every gateway replica drops it from its cache on this event."""
+
+    api_key_id: str
+    user_id: str

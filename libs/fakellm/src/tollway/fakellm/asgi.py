@@ -1,0 +1,79 @@
+"""The raw ASGI 3 application: lifespan, and a routing table from (path, method) to handlers."""
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from tollway.fakellm import anthropic_api, openai_api
+from tollway.fakellm.errors import provider_for_path
+from tollway.fakellm.exchange import Incoming
+from tollway.fakellm.recording import RECORDER
+from tollway.fakellm.responses import Receive, Scope, Send, read_body, send_error, send_json
+from tollway.fakellm.settings import default_controls
+
+Route = Callable[[Incoming, Send], Awaitable[None]]
+
+DEFAULTS = default_controls()
+
+
+async def _health(incoming: Incoming, send: Send) -> None:
+    await send_json(send, 200, b'{"status":"ok"}')
+
+
+async def _models(incoming: Incoming, send: Send) -> None:
+    await openai_api.models(send)
+
+
+async def _stats(incoming: Incoming, send: Send) -> None:
+    await send_json(send, 200, RECORDER.stats())
+
+
+async def _last_requests(incoming: Incoming, send: Send) -> None:
+    await send_json(send, 200, RECORDER.last_requests())
+
+
+async def _reset(incoming: Incoming, send: Send) -> None:
+    RECORDER.reset()
+    await send_json(send, 200, b'{"reset":true}')
+
+
+ROUTES: dict[str, dict[str, Route]] = {
+    "/v1/chat/completions": {"POST": partial(openai_api.chat_completions, defaults=DEFAULTS)},
+    "/v1/messages": {"POST": partial(anthropic_api.messages, defaults=DEFAULTS)},
+    "/v1/models": {"GET": _models},
+    "/health": {"GET": _health},
+    "/_fakellm/stats": {"GET": _stats},
+    "/_fakellm/requests": {"GET": _last_requests},
+    "/_fakellm/reset": {"POST": _reset},
+}
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "http":
+        await _serve_http(scope, receive, send)
+    elif scope["type"] == "lifespan":
+        await _serve_lifespan(receive, send)
+
+
+async def _serve_http(scope: Scope, receive: Receive, send: Send) -> None:
+    path: str = scope["path"]
+    methods = ROUTES.get(path)
+    if methods is None:
+        await send_error(send, provider_for_path(path), 404, f"fakellm: no route for {path}")
+        return
+    route = methods.get(scope["method"])
+    if route is None:
+        await send_error(send, provider_for_path(path), 405, f"fakellm: {scope['method']} not allowed on {path}")
+        return
+    body = await read_body(receive) if scope["method"] == "POST" else b""
+    await route(Incoming(path, scope["headers"], body, receive), send)
+
+
+async def _serve_lifespan(receive: Receive, send: Send) -> None:
+    # Nothing to start or stop; answering lifespan keeps servers from warning about it.
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

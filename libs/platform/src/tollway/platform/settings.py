@@ -1,0 +1,60 @@
+"""Loading a service's frozen settings Struct from ``<SERVICE>_*`` environment variables, once per process."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+_PATH = re.compile(r"at `\$\.(\w+)")
+_MISSING = re.compile(r"missing required field `(\w+)`")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the environment variable to fix."""
+
+
+class InfraSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What every service process needs to reach its infrastructure and report on itself."""
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/tollway"
+    nats_url: str = "nats://127.0.0.1:4222"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    namespace: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "INFO"
+    internal_secret: str = "dev-internal-secret-change-me"  # noqa: S105 - dev default, overridden in deployment
+
+
+def load_settings(settings_type: type[S], prefix: str, environ: Mapping[str, str] | None = None) -> S:
+    """Build ``settings_type`` from env vars named ``<prefix><FIELD>`` (e.g. ``BILLING_DATABASE_URL``).
+
+    Strings are coerced to ints/bools/floats as the field types say; errors name the variable.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field in msgspec.structs.fields(settings_type):
+        raw = env.get(prefix + field.encode_name.upper())
+        if raw is not None:
+            values[field.name] = raw
+    try:
+        return msgspec.convert(values, settings_type, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_explain(str(exc), prefix)) from None
+
+
+def _explain(message: str, prefix: str) -> str:
+    missing = _MISSING.search(message)
+    if missing:
+        return f"{prefix}{missing.group(1).upper()} is required but not set"
+    at = _PATH.search(message)
+    if at:
+        return f"{prefix}{at.group(1).upper()} is malformed: {message.split(' - at ', maxsplit=1)[0]}"
+    return f"invalid {prefix}* settings: {message}"

@@ -1,0 +1,1 @@
+"""Test support for Tollway: real Postgres/NATS/Redis per test, service processes, event helpers."""

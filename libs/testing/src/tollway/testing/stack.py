@@ -1,0 +1,125 @@
+"""Real service processes wired together for integration and e2e tests: fakellm, router, gateway."""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from tollway.platform.identity import Identity, Role, sign_identity
+from tollway.testing.processes import ManagedProcess, free_port, service_env, service_process
+
+DEV_SECRET = "dev-internal-secret-change-me"
+
+
+def wait_http(url: str, process: ManagedProcess, within: float = 45.0) -> None:
+    """Poll ``url`` until it answers 200; fail with the process output if it dies or never does."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not process.alive:
+            raise AssertionError(f"{process.name} exited:\n{process.output()}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{process.name} not ready at {url} in {within}s:\n{process.output()}")
+
+
+def start_fakellm() -> tuple[ManagedProcess, str]:
+    port = free_port()
+    process = ManagedProcess("fakellm", [sys.executable, "-m", "tollway.fakellm", "serve", "--port", str(port)]).start()
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/health", process)
+    return process, url
+
+
+def write_catalog(template: str, fakellm_url: str, folder: Path) -> Path:
+    """A catalogue whose providers all point at this test's fake upstream."""
+    path = folder / "catalog.yaml"
+    path.write_text(template.replace("http://127.0.0.1:8090", fakellm_url))
+    return path
+
+
+def start_router(env: Mapping[str, str], catalog: Path, **extra: str) -> tuple[ManagedProcess, str]:
+    port = free_port()
+    router_env = {**env, **_prefixed("INFERENCE_ROUTER_", {"PORT": str(port), "CATALOG_PATH": str(catalog), **extra})}
+    process = service_process("inference_router", "serve", router_env).start()
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/ready", process)
+    return process, url
+
+
+def router_env(*, database_url: str, nats_url: str, redis_url: str, namespace: str) -> dict[str, str]:
+    return service_env(
+        "inference_router", database_url=database_url, nats_url=nats_url, redis_url=redis_url, namespace=namespace
+    )
+
+
+def signed(identity: Identity, api: str = "openai", secret: str = DEV_SECRET) -> dict[str, str]:
+    """Headers the gateway would send the router for ``identity``."""
+    return {**sign_identity(identity, secret.encode()), "x-tollway-api": api}
+
+
+class RouterUnderTest:
+    def __init__(self, url: str, upstream: str, namespace: str, env: dict[str, str], catalog: Path) -> None:
+        self.url = url
+        self.upstream = upstream
+        self.namespace = namespace
+        self.env = env
+        self.catalog = catalog
+
+    def headers(self, request_id: str | None = None, api: str = "openai", role: Role = "user") -> dict[str, str]:
+        who = Identity(
+            request_id=request_id or f"req_{uuid.uuid4().hex}",
+            user_id="usr_1",
+            account_id="usr_1",
+            api_key_id="key_1",
+            role=role,
+        )
+        return signed(who, api)
+
+    def upstream_calls(self, upstream_model: str) -> int:
+        """How often the fake upstream was asked for ``upstream_model`` (exactly as sent)."""
+        requests = httpx.get(f"{self.upstream}/_fakellm/stats").json()["requests"]
+        return sum(models.get(upstream_model, 0) for models in requests.values())
+
+
+class RunningStack:
+    def __init__(self, offset: int, run_dir: Path, log: Path, ready_after: float) -> None:
+        self.offset = offset
+        self.run_dir = run_dir
+        self.log = log
+        self.ready_after = ready_after
+        demo = dict(line.split("=", 1) for line in (run_dir / "demo.env").read_text().splitlines() if "=" in line)
+        self.base_url = demo["TOLLWAY_BASE_URL"]
+        self.api_key = demo["TOLLWAY_API_KEY"]
+        self.admin_key = demo["TOLLWAY_ADMIN_KEY"]
+        self.user_id = demo["TOLLWAY_DEMO_USER_ID"]
+
+
+def wait_for_credit(stack: RunningStack, within: float = 30.0) -> None:
+    """The demo user's trial credit arrives through gateway outbox → billing → balances bucket → gateway."""
+    deadline = time.monotonic() + within
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "ping"}], "max_tokens": 5}
+    while time.monotonic() < deadline:
+        response = httpx.post(
+            f"{stack.base_url}/v1/chat/completions",
+            json=body,
+            headers={"authorization": f"Bearer {stack.api_key}"},
+            timeout=10,
+        )
+        if response.status_code == 200:
+            return
+        assert response.status_code in (402, 503), response.text
+        time.sleep(0.5)
+    raise AssertionError("the demo user never got credit")
+
+
+def _prefixed(prefix: str, values: Mapping[str, str]) -> dict[str, str]:
+    return {prefix + key: value for key, value in values.items()}

@@ -1,0 +1,6 @@
+"""Alembic environment of gateway: only the `gateway` schema, version table inside it."""
+
+from tollway.gateway.db.tables import metadata
+from tollway.platform.alembic_env import run_migrations
+
+run_migrations(metadata, schema="gateway", url_env="GATEWAY_DATABASE_URL")

@@ -1,0 +1,1 @@
+"""Tollway analytics: request analytics and usage rollups."""

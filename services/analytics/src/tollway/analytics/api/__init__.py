@@ -1,0 +1,1 @@
+"""analytics' HTTP API: usage reports and request listings, reached through the gateway."""

@@ -1,0 +1,29 @@
+"""The one place that builds analytics' concrete objects from opened infrastructure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Request
+
+from tollway.analytics.db.reports import SqlAlchemyUsageReader
+from tollway.analytics.db.repositories import SqlAlchemyRequestLog
+from tollway.analytics.ports import RequestLog, UsageReader
+from tollway.platform.infra import Infra
+
+_READER = "usage_reader"
+
+
+def request_log(infra: Infra) -> RequestLog:
+    return SqlAlchemyRequestLog(infra.require_engine())
+
+
+def build_reader(app: Litestar) -> None:
+    """Startup hook: runs after the platform lifespan has opened ``app.state.infra``."""
+    infra: Infra = app.state.infra
+    app.state[_READER] = SqlAlchemyUsageReader(infra.require_engine())
+
+
+def provide_reader(request: Request[Any, Any, Any]) -> UsageReader:
+    reader: UsageReader = request.app.state[_READER]
+    return reader

@@ -1,0 +1,1 @@
+"""Persistence of analytics: its own ``analytics`` schema only."""

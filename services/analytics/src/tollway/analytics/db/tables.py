@@ -1,0 +1,84 @@
+"""Tables of the ``analytics`` schema (migrations in ``migrations/analytics``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from tollway.analytics.domain.rollups import COUNTER_FIELDS
+from tollway.platform.db import make_metadata
+from tollway.platform.messaging import MessagingTables
+
+metadata = make_metadata("analytics")
+messaging = MessagingTables(metadata)
+
+_ZERO = text("0")
+
+# One row per request id, from router.request.completed.v1 (status ok|cancelled) or .failed.v1 (status failed).
+requests = Table(
+    "requests",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("status", String(16), nullable=False),
+    Column("user_id", String(64)),
+    Column("account_id", String(64)),
+    Column("api_key_id", String(64)),
+    Column("is_anonymous", Boolean, nullable=False),
+    Column("requested_model", String(255), nullable=False),
+    Column("provider", String(128)),
+    Column("upstream_model", String(255)),
+    Column("is_fallback", Boolean, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("failed_attempts", JSONB),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("cache_read_tokens", BigInteger, nullable=False),
+    Column("cache_write_tokens", BigInteger, nullable=False),
+    Column("reasoning_tokens", BigInteger, nullable=False),
+    Column("usage_estimated", Boolean, nullable=False),
+    Column("cost_micros", BigInteger, nullable=False),
+    Column("latency_ms", Integer, nullable=False),
+    Column("ttft_ms", Integer),
+    Column("api", String(16), nullable=False),
+    Column("stream", Boolean, nullable=False),
+    Column("error_class", String(128)),
+    Column("status_code", Integer),
+    # Cursor pagination walks (occurred_at, request_id) within one user or one key.
+    Index("ix_requests_user_time", "user_id", "occurred_at", "request_id"),
+    Index("ix_requests_key_time", "api_key_id", "occurred_at", "request_id"),
+    Index("ix_requests_model_time", "requested_model", "occurred_at"),
+    Index("ix_requests_provider_time", "provider", "occurred_at"),
+)
+
+# The counters are the domain's: a new counter is a new field on ``Counters`` plus a migration.
+_counters = [Column(name, BigInteger, nullable=False, server_default=_ZERO) for name in COUNTER_FIELDS]
+
+# Hourly counters per (user, hour, api key, model, provider, is_fallback); "none" is stored as ''.
+rollups = Table(
+    "hourly_rollups",
+    metadata,
+    Column("user_id", String(64), nullable=False),
+    Column("hour", DateTime(timezone=True), nullable=False),
+    Column("api_key_id", String(64), nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("provider", String(128), nullable=False),
+    Column("is_fallback", Boolean, nullable=False),
+    *_counters,
+    PrimaryKeyConstraint("user_id", "hour", "api_key_id", "model", "provider", "is_fallback"),
+    # Admin reports span every user; they select by hour first.
+    Index("ix_hourly_rollups_hour", "hour"),
+)

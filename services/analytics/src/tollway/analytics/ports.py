@@ -1,0 +1,36 @@
+"""What analytics' use cases need from the outside world."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from tollway.analytics.domain.queries import Cursor, GroupBy, UsageFilters
+from tollway.analytics.domain.records import RequestRecord
+from tollway.analytics.domain.reports import UsageGroup
+from tollway.analytics.domain.rollups import Counters
+
+
+class RequestLog(Protocol):
+    async def add_once(self, consumer: str, records: Sequence[RequestRecord]) -> int:
+        """Store the records whose ids are new and add them to the hourly rollups, in one transaction.
+
+        New means unclaimed in ``consumer``'s inbox and absent from the request rows; returns how many were new.
+        """
+        ...
+
+
+# Runtime-checkable because Litestar validates injected dependencies against their annotation.
+@runtime_checkable
+class UsageReader(Protocol):
+    async def totals(self, filters: UsageFilters) -> Counters:
+        """Counters summed over the rollups the filters select."""
+        ...
+
+    async def groups(self, filters: UsageFilters, group_by: GroupBy) -> list[UsageGroup]:
+        """Counters per group, time groups oldest first, others by cost (highest first)."""
+        ...
+
+    async def requests(self, filters: UsageFilters, after: Cursor | None, limit: int) -> list[RequestRecord]:
+        """Up to ``limit`` request records, newest first, strictly older than ``after``."""
+        ...

@@ -1,0 +1,21 @@
+"""Analytics settings, loaded once per process from ``ANALYTICS_*`` environment variables."""
+
+from __future__ import annotations
+
+from tollway.platform.settings import InfraSettings, load_settings
+
+ENV_PREFIX = "ANALYTICS_"
+
+
+class AnalyticsSettings(InfraSettings, frozen=True, kw_only=True):
+    port: int = 8083
+    # Events per fetched batch: one transaction, one multi-row insert and one rollup upsert per batch.
+    consumer_batch_size: int = 1000
+    # How long a delivered, unacknowledged batch waits before redelivery (after a worker crash, for instance).
+    consumer_ack_wait_s: float = 30.0
+    # Pull subscriptions per durable in one worker process (they share the durable's messages).
+    consumer_concurrency: int = 2
+
+
+def load() -> AnalyticsSettings:
+    return load_settings(AnalyticsSettings, ENV_PREFIX)

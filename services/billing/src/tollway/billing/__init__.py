@@ -1,0 +1,1 @@
+"""Tollway billing: accounts, the credit ledger and the balances KV bucket."""

@@ -1,0 +1,1 @@
+"""HTTP controllers of billing: translate, call one use case, shape the response."""

@@ -1,0 +1,1 @@
+"""Persistence of billing: its own ``billing`` schema only."""

@@ -1,0 +1,78 @@
+"""Tables of the ``billing`` schema (migrations in ``migrations/billing``): accounts, the ledger, idempotency keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from tollway.billing.domain.ledger import TRANSACTION_TYPES
+from tollway.platform.db import make_metadata
+from tollway.platform.messaging import MessagingTables
+
+metadata = make_metadata("billing")
+messaging = MessagingTables(metadata)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("user_id", String(64), nullable=False, unique=True),
+    # A cached sum of the account's transactions, written only in the transaction that inserts them.
+    Column("balance_micros", BigInteger, nullable=False, server_default=text("0")),
+    # The seq of the account's latest transaction: the balances bucket's monotonic version.
+    Column("version", BigInteger, nullable=False, server_default=text("0")),
+    Column("trial_expires_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_accounts_trial_due", "trial_expires_at", postgresql_where=text("trial_expires_at IS NOT NULL")),
+)
+
+ADMIN_CREDIT_PREDICATE = "type IN ('grant', 'adjustment') AND amount_micros > 0"
+_types = ", ".join(f"'{t}'" for t in TRANSACTION_TYPES)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey(accounts.c.id), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("amount_micros", BigInteger, nullable=False),
+    Column("balance_after_micros", BigInteger, nullable=False),
+    Column("reference", String(320), nullable=False, unique=True),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    UniqueConstraint("account_id", "seq"),
+    CheckConstraint(f"type IN ({_types})", name="type"),
+    Index("ix_transactions_account_created", "account_id", "created_at", "id"),
+    Index(
+        "ix_transactions_admin_credit",
+        "created_at",
+        postgresql_where=text(ADMIN_CREDIT_PREDICATE),
+    ),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    # NULL only inside the claiming transaction; others wait for its commit before they read the row.
+    Column("response", LargeBinary),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

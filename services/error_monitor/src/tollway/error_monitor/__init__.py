@@ -1,0 +1,1 @@
+"""Tollway error_monitor: error reports, patterns and incidents."""

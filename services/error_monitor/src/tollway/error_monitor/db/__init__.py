@@ -1,0 +1,1 @@
+"""Persistence of error_monitor: its own ``error_monitor`` schema only."""

@@ -1,0 +1,110 @@
+"""Rate limits and credit holds in Redis: one Lua call admits a request, a second one settles it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from importlib import resources
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from tollway.gateway.domain.admission import AdmissionPlan, Decision, Outcome, WindowState
+from tollway.gateway.domain.ratelimits import Kind, Window
+from tollway.gateway.domain.rejections import ServiceUnavailableError
+from tollway.platform.redis import RedisKeys
+
+log = logging.getLogger(__name__)
+NO_CREDIT_GATE = -1
+LOG_INTERVAL_S = 10.0
+_LUA = resources.files("tollway.gateway") / "lua"
+
+
+class RedisAdmission:
+    """The ``Admission`` port on Redis: GCRA windows and per-account holds, all keys of a call in one slot.
+
+    Scripts are registered with ``register_script``: redis-py sends ``EVALSHA`` and, on ``NOSCRIPT`` (the script
+    cache is empty after a Redis restart, a failover or ``SCRIPT FLUSH``), loads the script and retries.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: RedisKeys,
+        *,
+        hold_ttl_ms: int,
+        settle_ms: int,
+        timeout_s: float,
+        fail_open: bool,
+    ) -> None:
+        self._keys = keys
+        self._admit = redis.register_script(_LUA.joinpath("admit.lua").read_text())
+        self._settle = redis.register_script(_LUA.joinpath("settle.lua").read_text())
+        self._hold_ttl_ms = hold_ttl_ms
+        self._settle_ms = settle_ms
+        self._key_ttl_ms = max(hold_ttl_ms, settle_ms) + 60_000
+        self._timeout_s = timeout_s
+        self._fail_open = fail_open
+        self._quiet_until = 0.0
+
+    async def admit(self, plan: AdmissionPlan) -> Decision:
+        hold = NO_CREDIT_GATE if plan.hold_micros is None else plan.hold_micros
+        args: list[str | int] = [plan.request_id, hold, plan.balance_micros, self._hold_ttl_ms, self._key_ttl_ms]
+        args.append(len(plan.windows))
+        for window in plan.windows:
+            args.extend((window.limit, window.period_ms, window.cost))
+        keys = [*self._hold_keys(plan.account), *(self._window_key(plan.account, w) for w in plan.windows)]
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                reply = await self._admit(keys=keys, args=args)
+        except (RedisError, OSError, TimeoutError) as exc:
+            return self._without_redis(plan, exc)
+        return _decision(reply)
+
+    async def settle(self, plan: AdmissionPlan, cost_micros: int | None, token_delta: int | None) -> None:
+        """Turn the hold into ``cost_micros`` (``None``: the credit gate was off) and correct token windows."""
+        token_windows = [w for w in plan.windows if w.kind is Kind.TOKENS] if token_delta else []
+        args: list[str | int] = [plan.request_id, NO_CREDIT_GATE if cost_micros is None else cost_micros]
+        args.extend((self._settle_ms, self._key_ttl_ms, len(token_windows)))
+        for window in token_windows:
+            args.extend((window.limit, window.period_ms, token_delta or 0))
+        keys = [*self._hold_keys(plan.account), *(self._window_key(plan.account, w) for w in token_windows)]
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await self._settle(keys=keys, args=args)
+        except (RedisError, OSError, TimeoutError) as exc:
+            # The hold then simply lives out its TTL: credit is counted too long, never too short.
+            log.warning("could not settle %s (%s); its hold expires on its own", plan.request_id, type(exc).__name__)
+
+    def _without_redis(self, plan: AdmissionPlan, exc: BaseException) -> Decision:
+        now = time.monotonic()
+        if now >= self._quiet_until:  # one line per interval, not one per request, while Redis is down
+            self._quiet_until = now + LOG_INTERVAL_S
+            log.warning("admission without Redis (%s: %s)", type(exc).__name__, exc)
+        if not self._fail_open:
+            raise ServiceUnavailableError("rate limiting is unavailable; please retry shortly") from None
+        # Failing open keeps the local check that needs no shared state: this request alone must fit the balance.
+        if plan.hold_micros is not None and plan.balance_micros < plan.hold_micros:
+            return Decision(outcome=Outcome.NO_CREDIT, available_micros=plan.balance_micros, degraded=True)
+        return Decision(outcome=Outcome.ADMITTED, degraded=True)
+
+    def _hold_keys(self, account: str) -> tuple[str, str]:
+        tag = "{" + account + "}"  # a Redis Cluster hash tag: the holds and every window of a call share a slot
+        return self._keys.key("hold", tag), self._keys.key("hold", tag, "exp")
+
+    def _window_key(self, account: str, window: Window) -> str:
+        return self._keys.key("rl", "{" + account + "}", window.scope, window.name)
+
+
+def _decision(reply: list[int]) -> Decision:
+    outcome, blocking, retry_after_ms, available = (int(v) for v in reply[:4])
+    rest = [int(v) for v in reply[4:]]
+    states = tuple(WindowState(rest[i], rest[i + 1]) for i in range(0, len(rest), 2))
+    return Decision(
+        outcome=Outcome(outcome),
+        blocking=blocking - 1,
+        retry_after_ms=retry_after_ms,
+        available_micros=available,
+        states=states,
+    )

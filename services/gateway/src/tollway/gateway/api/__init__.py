@@ -1,0 +1,1 @@
+"""HTTP controllers of the gateway: translate, call one use case, shape the response."""

@@ -1,0 +1,84 @@
+"""Raw ASGI on the public routes: headers, a size-capped body, whole responses, and noticing a client leave."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from tollway.gateway.domain.rejections import BodyTooLargeError
+
+Scope = dict[str, Any]
+Receive = Any  # the ASGI callables; Litestar's own aliases are TypedDict-heavy and add nothing here
+Send = Any
+HeaderList = list[tuple[bytes, bytes]]
+
+
+class ClientGoneError(Exception):
+    """The client disconnected before its request body arrived."""
+
+
+def request_headers(scope: Scope) -> dict[str, str]:
+    """Lower-case names (ASGI guarantees it) to latin-1 values; a repeated header keeps its last value."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+async def read_body(headers: dict[str, str], receive: Receive, limit: int) -> bytes:
+    """The whole body, refusing early on a large ``content-length`` and while reading a chunked one."""
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLargeError(f"the request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGoneError
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLargeError(f"the request body is larger than {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def encode_headers(headers: Iterable[tuple[str, str]]) -> HeaderList:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
+async def send_whole(send: Send, status: int, headers: HeaderList, body: bytes) -> None:
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class DisconnectWatch:
+    """Cancels the request's task when the client goes away, so the router call is abandoned at once.
+
+    Only our own cancellation is swallowed (``swallow``); any other one propagates as usual.
+    """
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._owner = asyncio.current_task()
+        self._task = asyncio.ensure_future(self._watch())
+        self.disconnected = False
+
+    async def _watch(self) -> None:
+        while (await self._receive())["type"] != "http.disconnect":
+            pass
+        self.disconnected = True
+        if self._owner is not None:
+            self._owner.cancel()
+
+    def stop(self) -> None:
+        """Call as soon as the response is complete, before awaiting anything else."""
+        self._task.cancel()
+
+    def swallow(self) -> bool:
+        """In an ``except CancelledError``: ``True`` (and the cancellation undone) if it was the client leaving."""
+        if self.disconnected and self._owner is not None:
+            self._owner.uncancel()
+            return True
+        return False

@@ -1,0 +1,30 @@
+"""The gateway HTTP app: platform shell plus the public routes and the admin API."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+
+from tollway.gateway.api.admin import admin_router
+from tollway.gateway.api.edge import Edge
+from tollway.gateway.api.owners import user_account
+from tollway.gateway.api.public import public_routes
+from tollway.gateway.bootstrap import GatewayRuntime
+from tollway.gateway.settings import GatewaySettings
+from tollway.platform.http import service_app
+
+SERVICE = "gateway"
+
+
+def create_app(settings: GatewaySettings) -> Litestar:
+    runtime = GatewayRuntime(settings)
+    app = service_app(
+        SERVICE,
+        settings,
+        [admin_router(), *public_routes(), user_account],
+        redis=True,
+        http=True,
+        lifespans=[runtime.lifespan],
+    )
+    # Outermost, before tracing and metrics see the path: ``/ak/{key}/...`` loses its key here.
+    app.asgi_handler = Edge(app.asgi_handler)
+    return app

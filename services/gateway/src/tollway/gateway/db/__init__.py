@@ -1,0 +1,1 @@
+"""Persistence of gateway: its own ``gateway`` schema only."""

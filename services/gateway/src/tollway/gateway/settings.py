@@ -1,0 +1,54 @@
+"""Gateway settings, loaded once per process from ``GATEWAY_*`` environment variables."""
+
+from __future__ import annotations
+
+from tollway.platform.settings import InfraSettings, load_settings
+
+ENV_PREFIX = "GATEWAY_"
+
+
+class GatewaySettings(InfraSettings, frozen=True, kw_only=True):
+    port: int = 8080
+    # Empty disables the admin API (every call is 401); set it from a secret store in deployment.
+    admin_key: str = ""
+    # Shared by every replica and the CLI: changing it invalidates every issued key.
+    key_pepper: str = "dev-key-pepper-change-me"  # dev default, overridden in deployment
+    key_cache_ttl_s: float = 60.0
+    key_cache_negative_ttl_s: float = 5.0
+    key_cache_max_entries: int = 100_000
+    key_usage_flush_s: float = 30.0
+    # The inference_router this gateway forwards to, and its catalogue cache.
+    router_url: str = "http://127.0.0.1:8081"
+    # Owners of the account routes the gateway forwards (credits, usage, admin grants).
+    billing_url: str = "http://127.0.0.1:8082"
+    analytics_url: str = "http://127.0.0.1:8083"
+    catalog_refresh_s: float = 30.0
+    catalog_retry_s: float = 1.0
+    max_body_bytes: int = 4 * 1024 * 1024
+    # Default limits per API key and per user; 0 = unlimited. Overrides live in ``rate_limit_overrides``.
+    rpm: int = 0
+    tpm: int = 0
+    rpd: int = 0
+    limits_refresh_s: float = 5.0  # how fast every replica sees an override set through another one
+    # The windows behind "per minute" and "per day"; only tests and drills shorten them.
+    rate_minute_s: float = 60.0
+    rate_day_s: float = 86_400.0
+    rate_limit_fail_open: bool = False  # Redis down: 503 (default) or admit without limits and holds
+    redis_timeout_s: float = 2.0  # a hung Redis, not a slow one: a busy loop must not turn into 503s
+    # Credit holds: a hold outlives any request (crashed gateways cannot strand credit); a finished request's
+    # cost stays counted for settle_s, the time billing needs to show it in the balances bucket.
+    hold_ttl_s: float = 900.0
+    settled_hold_s: float = 30.0
+    # Anonymous (keyless) calls: off unless enabled, only for models marked anonymous_allowed, limited per IP.
+    anonymous_enabled: bool = False
+    anonymous_rpm: int = 10
+    anonymous_tpm: int = 20_000
+    anonymous_rpd: int = 200
+
+    def __repr__(self) -> str:
+        # Settings get logged on startup errors; the two secrets of this service never do.
+        return f"GatewaySettings(namespace={self.namespace!r}, port={self.port}, admin_key=***, key_pepper=***)"
+
+
+def load() -> GatewaySettings:
+    return load_settings(GatewaySettings, ENV_PREFIX)

@@ -1,0 +1,134 @@
+"""Circuit breaker and Retry-After cooldown state in Redis, shared by every router replica."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import cast
+
+import msgspec
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from tollway.inference_router.domain.breaker import BreakerState, CircuitBreaker
+from tollway.inference_router.domain.routing import BreakerSignal
+from tollway.platform.redis import RedisKeys
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(BreakerState).decode
+STATE_TTL_S = 24 * 3600
+CLOSED = BreakerState()
+
+
+class RedisBreakerBook:
+    """``breaker:<deployment>`` holds the state machine; ``cooldown:<deployment>`` a provider's Retry-After.
+
+    Reads are cached in-process for ``cache_s`` (default 0.1 s), so the hot path usually costs no round trip; a
+    replica sees another replica's change within that time and its own at once (it drops the key on write). A
+    write happens only when a state changes, so a healthy deployment's successes never touch Redis. Writes are
+    compare-and-set (WATCH) because replicas update the same breaker concurrently.
+    """
+
+    def __init__(self, redis: Redis, keys: RedisKeys, breaker: CircuitBreaker, cache_s: float = 0.1) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._breaker = breaker
+        self._cache_s = cache_s
+        self._cached: dict[tuple[str, ...], tuple[float, list[bytes | None]]] = {}
+
+    async def unavailable(self, keys: Sequence[str]) -> set[str]:
+        values = await self._read(tuple(keys))
+        now = time.time()
+        blocked = {k for k, cooling in zip(keys, values[len(keys) :], strict=True) if cooling is not None}
+        for key, raw in zip(keys, values[: len(keys)], strict=True):
+            if raw is not None and key not in blocked and not await self._admits(key, _decode(raw), now):
+                blocked.add(key)
+        return blocked
+
+    async def _read(self, keys: tuple[str, ...]) -> list[bytes | None]:
+        hit = self._cached.get(keys)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        names = [self._keys.key("breaker", k) for k in keys] + [self._keys.key("cooldown", k) for k in keys]
+        values = cast(list[bytes | None], await self._redis.mget(names))
+        self._cached[keys] = (time.monotonic() + self._cache_s, values)
+        return values
+
+    def _seen_clean(self, key: str) -> bool:
+        """Whether the last read of ``key`` (still fresh) showed a closed breaker with nothing counted."""
+        now = time.monotonic()
+        for keys, (expires, values) in self._cached.items():
+            if key in keys and expires > now:
+                raw = values[keys.index(key)]
+                return raw is None or _decode(raw) == CLOSED
+        return False
+
+    def _forget(self, key: str) -> None:
+        for keys in [keys for keys in self._cached if key in keys]:
+            del self._cached[keys]
+
+    async def _admits(self, key: str, state: BreakerState, now: float) -> bool:
+        current = self._breaker.current(state, now)
+        if current.phase != "half_open":
+            return current.phase == "closed"
+        admitted = False
+
+        def take_probe(s: BreakerState) -> BreakerState:
+            nonlocal admitted
+            admitted, after = self._breaker.acquire(s, now)
+            return after
+
+        await self._update(key, take_probe)
+        return admitted
+
+    async def record(self, key: str, signal: BreakerSignal, retry_after: float | None = None) -> None:
+        if signal == "success" and self._seen_clean(key):
+            return  # the common case: a healthy deployment answered; nothing to change, no round trip
+        now = time.time()
+        if retry_after:
+            self._forget(key)
+            await self._redis.set(self._keys.key("cooldown", key), b"1", px=max(1, int(retry_after * 1000)))
+        await self._update(key, lambda s: self._breaker.record(s, signal, now, retry_after))
+
+    async def _update(self, key: str, change: Callable[[BreakerState], BreakerState]) -> None:
+        name = self._keys.key("breaker", key)
+        self._forget(key)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for _ in range(10):
+                try:
+                    await pipe.watch(name)
+                    raw = await pipe.get(name)
+                    before = _decode(raw) if raw is not None else CLOSED
+                    after = change(before)
+                    if after == before:
+                        return
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(name, _encode(after), ex=STATE_TTL_S)
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue
+
+    async def states(self) -> dict[str, BreakerState]:
+        prefix = self._keys.key("breaker", "")
+        names = [name async for name in self._redis.scan_iter(match=prefix + "*", count=500)]
+        values = await self._redis.mget(names) if names else []
+        now = time.time()
+        return {
+            name.decode().removeprefix(prefix): self._breaker.current(_decode(raw), now)
+            for name, raw in zip(names, values, strict=True)
+            if raw is not None
+        }
+
+    async def state(self, key: str) -> BreakerState:
+        raw = await self._redis.get(self._keys.key("breaker", key))
+        return self._breaker.current(_decode(raw), time.time()) if raw is not None else CLOSED
+
+    async def reset(self, key: str | None = None) -> int:
+        self._cached.clear()
+        if key is not None:
+            return int(await self._redis.delete(self._keys.key("breaker", key), self._keys.key("cooldown", key)))
+        names = []
+        for pattern in (self._keys.key("breaker", "*"), self._keys.key("cooldown", "*")):
+            names += [name async for name in self._redis.scan_iter(match=pattern, count=500)]
+        return int(await self._redis.delete(*names)) if names else 0

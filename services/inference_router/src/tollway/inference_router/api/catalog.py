@@ -1,0 +1,32 @@
+"""``GET /internal/v1/catalog``: the public models and prices, for the gateway's model list, limits and holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.di import NamedDependency, Provide
+
+from tollway.contracts.internal_api import CATALOG_PATH, CatalogOut, ModelOut, PricesOut
+from tollway.inference_router.bootstrap import RouterServices
+from tollway.inference_router.domain.catalog import Model
+from tollway.platform.http import caller_identity
+from tollway.platform.identity import Identity
+
+
+@get(CATALOG_PATH, dependencies={"identity": Provide(caller_identity, sync_to_thread=False)})
+async def catalog(request: Request[Any, Any, Any], identity: NamedDependency[Identity]) -> CatalogOut:
+    services: RouterServices = request.app.state.router
+    return CatalogOut(models=tuple(_model_out(m) for m in services.ports.catalog.models))
+
+
+def _model_out(model: Model) -> ModelOut:
+    p = model.prices
+    return ModelOut(
+        id=model.id,
+        aliases=model.aliases,
+        context_window=model.context_window,
+        max_output_tokens=model.max_output_tokens,
+        anonymous_allowed=model.anonymous_allowed,
+        prices=PricesOut(input=p.input, output=p.output, cache_read=p.cache_read, cache_write=p.cache_write),
+    )

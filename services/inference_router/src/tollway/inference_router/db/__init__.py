@@ -1,0 +1,1 @@
+"""Persistence of inference_router: its own ``inference_router`` schema only."""

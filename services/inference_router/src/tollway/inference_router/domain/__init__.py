@@ -1,0 +1,1 @@
+"""Pure rules of inference_router: catalogue, canonical chat shapes, format translation, cost, routing, breakers."""

@@ -1,0 +1,137 @@
+"""The catalogue: providers, public models, their deployments and prices, validated once at load."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from tollway.inference_router.domain.errors import CatalogError, describe_validation_error
+
+ProviderKind = Literal["openai_compatible", "anthropic", "bedrock"]
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+MicrosPerMillion = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class Entry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base: a typo'd key in the file is an error, not a silently ignored setting."""
+
+
+class Provider(Entry, frozen=True, kw_only=True):
+    """An upstream endpoint. ``credential_env`` names the env var holding its key (``None``: no key sent)."""
+
+    id: NonEmpty
+    kind: ProviderKind
+    base_url: NonEmpty
+    credential_env: EnvName | None = None
+    headers: dict[str, str] = {}
+
+
+class Deployment(Entry, frozen=True, kw_only=True):
+    """One place a public model is served: a provider and the model id that provider knows it by."""
+
+    provider: NonEmpty
+    upstream_model: NonEmpty
+    weight: Positive = 1  # for weighted strategies; the ordered strategies ignore it
+
+    @property
+    def key(self) -> str:
+        """Identifies the deployment in breaker and cooldown state: ``<provider>/<upstream model>``."""
+        return f"{self.provider}/{self.upstream_model}"
+
+
+class Prices(Entry, frozen=True, kw_only=True):
+    """Integer micro-USD per million tokens of each kind (1 USD = 1,000,000 micros)."""
+
+    input: MicrosPerMillion
+    output: MicrosPerMillion
+    cache_read: MicrosPerMillion
+    cache_write: MicrosPerMillion
+
+
+class Model(Entry, frozen=True, kw_only=True):
+    id: NonEmpty
+    aliases: tuple[NonEmpty, ...] = ()
+    context_window: Positive
+    max_output_tokens: Positive
+    deployments: Annotated[tuple[Deployment, ...], msgspec.Meta(min_length=1)]
+    prices: Prices
+    anonymous_allowed: bool = False
+
+
+class CatalogDocument(Entry, frozen=True, kw_only=True):
+    providers: tuple[Provider, ...]
+    models: tuple[Model, ...]
+
+
+class Catalog:
+    """Validated catalogue with lookups by model id or alias and by provider id."""
+
+    def __init__(self, document: CatalogDocument) -> None:
+        self.document = document
+        self.providers: dict[str, Provider] = _index_providers(document.providers)
+        self._models: dict[str, Model] = _index_models(document.models, self.providers)
+
+    @property
+    def models(self) -> tuple[Model, ...]:
+        return self.document.models
+
+    def model(self, name: str) -> Model | None:
+        """The public model called ``name`` (its id or one of its aliases)."""
+        return self._models.get(name)
+
+    def provider(self, provider_id: str) -> Provider:
+        return self.providers[provider_id]
+
+
+def parse_catalog(yaml_text: bytes) -> Catalog:
+    """Decode and validate catalogue YAML; ``CatalogError`` names the bad entry (``models[2].deployments[0]…``)."""
+    try:
+        document = msgspec.yaml.decode(yaml_text, type=CatalogDocument)
+    except msgspec.ValidationError as error:
+        path, problem = describe_validation_error(error)
+        raise CatalogError(f"{path}: {problem}" if path else problem) from None
+    except msgspec.DecodeError as error:
+        raise CatalogError(f"not valid YAML: {error}") from None
+    return Catalog(document)
+
+
+def _index_providers(providers: tuple[Provider, ...]) -> dict[str, Provider]:
+    index: dict[str, Provider] = {}
+    for i, provider in enumerate(providers):
+        if provider.id in index:
+            raise CatalogError(f"providers[{i}].id: duplicate provider id '{provider.id}'")
+        if not provider.base_url.startswith(("http://", "https://")):
+            raise CatalogError(f"providers[{i}].base_url: must be an http(s) URL, got '{provider.base_url}'")
+        index[provider.id] = provider
+    return index
+
+
+def _index_models(models: tuple[Model, ...], providers: dict[str, Provider]) -> dict[str, Model]:
+    index: dict[str, Model] = {}
+    owners: dict[str, str] = {}
+    for i, model in enumerate(models):
+        _check_model(model, f"models[{i}]", providers)
+        names = [(f"models[{i}].id", model.id)] + [
+            (f"models[{i}].aliases[{j}]", a) for j, a in enumerate(model.aliases)
+        ]
+        for path, name in names:
+            if name in owners:
+                raise CatalogError(f"{path}: '{name}' is already used by {owners[name]}")
+            owners[name] = f"models[{i}]"
+            index[name] = model
+    return index
+
+
+def _check_model(model: Model, path: str, providers: dict[str, Provider]) -> None:
+    if model.max_output_tokens > model.context_window:
+        raise CatalogError(f"{path}.max_output_tokens: must not exceed context_window ({model.context_window})")
+    seen: set[str] = set()
+    for j, deployment in enumerate(model.deployments):
+        if deployment.provider not in providers:
+            raise CatalogError(f"{path}.deployments[{j}].provider: unknown provider '{deployment.provider}'")
+        if deployment.key in seen:
+            raise CatalogError(f"{path}.deployments[{j}]: duplicate deployment '{deployment.key}'")
+        seen.add(deployment.key)

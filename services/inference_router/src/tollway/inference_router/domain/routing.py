@@ -1,0 +1,137 @@
+"""Routing decisions: the ordered attempt plan for a model, how an upstream outcome is classified, Retry-After."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Set
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+from math import isfinite
+from typing import Literal
+
+import msgspec
+
+from tollway.inference_router.domain.catalog import Deployment, Model, Provider
+
+RoutingStrategy = Literal["primary_first", "fallback_only"]
+OutcomeKind = Literal["success", "client_error", "rate_limited", "provider_error", "timeout", "connect_error"]
+BreakerSignal = Literal["success", "failure", "rate_limited"]
+
+# Upstream statuses that mean "this deployment cannot serve it", not "the request is wrong": a bad or
+# unauthorised provider key, or an upstream model id the provider does not know (a catalogue mistake).
+_DEPLOYMENT_FAULTS = frozenset({401, 403, 404})
+
+
+class Attempt(msgspec.Struct, frozen=True, kw_only=True):
+    """One deployment to try; ``position`` is its place in the model's list (0 = the primary)."""
+
+    deployment: Deployment
+    provider: Provider
+    position: int
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.position > 0
+
+
+class AttemptPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """Deployments to try in order; ``skipped`` were left out because they are unavailable right now."""
+
+    attempts: tuple[Attempt, ...]
+    skipped: tuple[Deployment, ...] = ()
+
+
+def plan_attempts(
+    model: Model, providers: Mapping[str, Provider], *, strategy: RoutingStrategy, unavailable: Set[str]
+) -> AttemptPlan:
+    """The attempt order for ``model``.
+
+    ``primary_first`` walks the model's deployments in order; ``fallback_only`` never uses the first one.
+    Deployments whose key (``provider/upstream_model``) is in ``unavailable`` (breaker open, Retry-After
+    pending) are skipped, the primary included. An empty plan means nothing can be tried now (answer 503).
+    """
+    start = 1 if strategy == "fallback_only" else 0
+    candidates = list(enumerate(model.deployments))[start:]
+    attempts = tuple(
+        Attempt(deployment=deployment, provider=providers[deployment.provider], position=position)
+        for position, deployment in candidates
+        if deployment.key not in unavailable
+    )
+    skipped = tuple(deployment for _, deployment in candidates if deployment.key in unavailable)
+    return AttemptPlan(attempts=attempts, skipped=skipped)
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    """How one attempt ended. ``retry_after`` is in seconds when the upstream said how long to stay away."""
+
+    kind: OutcomeKind
+    status: int | None = None
+    retry_after: float | None = None
+
+    @property
+    def try_next(self) -> bool:
+        """Whether the next deployment should be tried; otherwise the answer goes to the client as it is."""
+        return self.kind not in {"success", "client_error"}
+
+    @property
+    def breaker_signal(self) -> BreakerSignal:
+        """A request the upstream rejected as invalid still shows the upstream is healthy."""
+        if self.kind in {"success", "client_error"}:
+            return "success"
+        return "rate_limited" if self.kind == "rate_limited" else "failure"
+
+
+def classify_status(status: int) -> OutcomeKind:
+    """429 and 5xx (incl. Anthropic's 529), 408 and deployment faults (401/403/404) move on; other 4xx are final."""
+    if status < 400:
+        return "success"
+    if status == 429:
+        return "rate_limited"
+    if status == 408:
+        return "timeout"
+    if status >= 500 or status in _DEPLOYMENT_FAULTS:
+        return "provider_error"
+    return "client_error"
+
+
+def outcome_for_status(status: int, *, retry_after: str | None = None, now: float = 0.0) -> Outcome:
+    """Classify an HTTP answer; ``now`` (unix seconds) is needed only for an HTTP-date ``Retry-After``."""
+    return Outcome(kind=classify_status(status), status=status, retry_after=parse_retry_after(retry_after, now=now))
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP date; ``None`` if absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text[0].isdigit():  # delta-seconds; decimals are tolerated (some providers send them)
+        return _seconds(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are always GMT; "-0000" parses zone-less
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    return seconds if isfinite(seconds) else None
+
+
+def final_failure_status(outcomes: Iterable[Outcome]) -> int:
+    """The status for the client when every attempt failed.
+
+    429 if all were rate limits, 504 if all timed out, 503 if nothing could be tried, else 502.
+    """
+    kinds = {outcome.kind for outcome in outcomes}
+    if not kinds:
+        return 503
+    if kinds == {"rate_limited"}:
+        return 429
+    if kinds == {"timeout"}:
+        return 504
+    return 502

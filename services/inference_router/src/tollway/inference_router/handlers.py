@@ -1,0 +1,216 @@
+"""Use cases of inference_router: serve one chat call across the fallback chain; inspect and reset breakers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tollway.inference_router.domain.breaker import BreakerState
+from tollway.inference_router.domain.canonical import ChatRequest
+from tollway.inference_router.domain.catalog import Catalog, Model
+from tollway.inference_router.domain.commands import ServeChat
+from tollway.inference_router.domain.errors import DomainError, UpstreamProtocolError
+from tollway.inference_router.domain.pricing import cost_micros
+from tollway.inference_router.domain.public_format import PublicFormat
+from tollway.inference_router.domain.request_rules import check_model_limits
+from tollway.inference_router.domain.routing import (
+    Attempt,
+    Outcome,
+    OutcomeKind,
+    final_failure_status,
+    outcome_for_status,
+    plan_attempts,
+)
+from tollway.inference_router.domain.usage import estimate_usage
+from tollway.inference_router.ports import (
+    BreakerBook,
+    Clock,
+    ProviderAdapter,
+    UpstreamConnectError,
+    UpstreamReply,
+    UpstreamTimeoutError,
+    UpstreamTransport,
+    UsageSink,
+)
+from tollway.inference_router.recording import UsageRecorder
+from tollway.inference_router.relay import StreamRelay, abandon_stream, relay_stream
+from tollway.inference_router.replies import ChatReply, ChatStream
+
+ERROR_CLASS = {429: "rate_limited", 504: "upstream_timeout", 503: "no_deployment_available"}
+
+
+@dataclass(frozen=True)
+class RouterPorts:
+    catalog: Catalog
+    adapters: Mapping[str, ProviderAdapter]
+    transport: UpstreamTransport
+    breakers: BreakerBook
+    usage: UsageSink
+    clock: Clock
+
+
+class UnknownModelError(DomainError):
+    status = 404
+
+
+@dataclass
+class _Call:
+    """One chat call in flight: what every step of the fallback loop needs."""
+
+    command: ServeChat
+    request: ChatRequest
+    model: Model
+    ports: RouterPorts
+    recorder: UsageRecorder
+    fmt: PublicFormat
+    outcomes: list[Outcome]
+
+
+async def serve_chat(command: ServeChat, ports: RouterPorts) -> ChatReply | ChatStream:
+    """Answer one chat call; exactly one usage event is staged for it whichever way it ends.
+
+    A stream hands the recording over to its relay, which records when the stream ends or the client leaves.
+    """
+    recorder = UsageRecorder(command, ports.usage, ports.clock)
+    fmt = PublicFormat(command.api)
+    answer: ChatReply | ChatStream | None = None
+    try:
+        answer = await _serve(command, ports, recorder, fmt)
+    except DomainError as error:
+        recorder.failed("invalid_request" if error.status < 500 else "internal_error", error.status)
+        answer = ChatReply(error.status, fmt.error(error.status, error.message, param=error.param))
+    finally:
+        if not isinstance(answer, ChatStream):
+            recorder.ensure_recorded()
+    return answer
+
+
+async def _serve(
+    command: ServeChat, ports: RouterPorts, recorder: UsageRecorder, fmt: PublicFormat
+) -> ChatReply | ChatStream:
+    request = fmt.decode(command.body)
+    recorder.requested_model, recorder.stream = request.model, request.stream
+    model = ports.catalog.model(request.model)
+    if model is None:
+        message = f"The model '{request.model}' does not exist or you do not have access to it."
+        raise UnknownModelError(message, param="model")
+    check_model_limits(request, model)
+    unavailable = await ports.breakers.unavailable([d.key for d in model.deployments])
+    plan = plan_attempts(model, ports.catalog.providers, strategy=command.routing_strategy, unavailable=unavailable)
+    call = _Call(command, request, model, ports, recorder, fmt, [])
+    for attempt in plan.attempts:
+        answer = await _attempt(call, attempt)
+        if answer is not None:
+            return answer
+    return _all_failed(call)
+
+
+async def _attempt(call: _Call, attempt: Attempt) -> ChatReply | ChatStream | None:
+    """One deployment: its answer for the client, or ``None`` to move on to the next one."""
+    adapter = call.ports.adapters[attempt.provider.id]
+    upstream = adapter.build_request(
+        call.request, upstream_model=attempt.deployment.upstream_model, default_max_tokens=call.model.max_output_tokens
+    )
+    try:
+        reply = await call.ports.transport.send(upstream)
+    except (UpstreamTimeoutError, UpstreamConnectError) as error:
+        await _failed_attempt(call, attempt, Outcome(kind=_kind(error)), str(error))
+        return None
+    try:
+        if reply.status >= 400:
+            return await _upstream_error(call, attempt, reply, adapter)
+        if call.request.stream:
+            return await _start_stream(call, attempt, reply, adapter)
+        return await _complete(call, attempt, reply, adapter)
+    except BaseException:
+        reply.close()  # cancelled (client gone) or failed: never leave the upstream connection open
+        raise
+
+
+async def _upstream_error(
+    call: _Call, attempt: Attempt, reply: UpstreamReply, adapter: ProviderAdapter
+) -> ChatReply | None:
+    body = await _read_quietly(reply)
+    outcome = outcome_for_status(reply.status, retry_after=reply.headers.get("retry-after"), now=call.ports.clock.now())
+    message = adapter.error_message(body)
+    if outcome.try_next:
+        await _failed_attempt(call, attempt, outcome, message)
+        return None
+    # The request itself was rejected (e.g. 400): no other deployment would answer differently.
+    await call.ports.breakers.record(attempt.deployment.key, outcome.breaker_signal)
+    call.recorder.attempt_failed(attempt, "upstream_rejected", reply.status, message)
+    call.recorder.failed("upstream_rejected", reply.status)
+    return ChatReply(reply.status, call.fmt.error(reply.status, message))
+
+
+async def _failed_attempt(call: _Call, attempt: Attempt, outcome: Outcome, message: str) -> None:
+    call.outcomes.append(outcome)
+    call.recorder.attempt_failed(attempt, outcome.kind, outcome.status, message)
+    await call.ports.breakers.record(attempt.deployment.key, outcome.breaker_signal, outcome.retry_after)
+
+
+async def _complete(call: _Call, attempt: Attempt, reply: UpstreamReply, adapter: ProviderAdapter) -> ChatReply | None:
+    try:
+        response = adapter.parse_response(await reply.read())
+    except (UpstreamTimeoutError, UpstreamConnectError, UpstreamProtocolError) as error:
+        reply.close()
+        kind: OutcomeKind = "timeout" if isinstance(error, UpstreamTimeoutError) else "provider_error"
+        await _failed_attempt(call, attempt, Outcome(kind=kind), str(error))
+        return None
+    usage = response.usage or estimate_usage(call.request, delivered_chars=len(response.content or ""))
+    call.recorder.completed(attempt, usage, cost_micros(usage, call.model.prices), ttft_ms=None, ok=True)
+    await call.ports.breakers.record(attempt.deployment.key, "success")
+    return ChatReply(200, call.fmt.response(response, model=call.request.model, created=int(call.ports.clock.now())))
+
+
+async def _start_stream(
+    call: _Call, attempt: Attempt, reply: UpstreamReply, adapter: ProviderAdapter
+) -> ChatStream | None:
+    """Wait for the first bytes before committing: a deployment that never starts can still be failed over."""
+    try:
+        first = await reply.first_chunk()
+    except (UpstreamTimeoutError, UpstreamConnectError) as error:
+        reply.close()
+        await _failed_attempt(call, attempt, Outcome(kind=_kind(error)), str(error))
+        return None
+    ttft_ms = int((call.ports.clock.monotonic() - call.command.started) * 1000)
+    await call.ports.breakers.record(attempt.deployment.key, "success")
+    encoder = call.fmt.stream_encoder(
+        call.request, request_id=call.command.request_id, model=call.request.model, created=int(call.ports.clock.now())
+    )
+    relay = StreamRelay(call.request, call.model, attempt, adapter.stream_decoder(), encoder)
+    return ChatStream(
+        relay_stream(reply, first, relay, call.recorder, ttft_ms),
+        abandon=lambda: abandon_stream(reply, relay, call.recorder, ttft_ms),
+    )
+
+
+def _all_failed(call: _Call) -> ChatReply:
+    status = final_failure_status(call.outcomes)
+    call.recorder.failed(ERROR_CLASS.get(status, "upstream_unavailable"), status)
+    waits = [o.retry_after for o in call.outcomes if o.retry_after is not None]
+    headers = (("retry-after", str(max(1, round(min(waits))))),) if waits else ()
+    message = "no deployment could serve the request" if call.outcomes else "every deployment is unavailable"
+    return ChatReply(status, call.fmt.error(status, message), headers)
+
+
+def _kind(error: Exception) -> OutcomeKind:
+    return "timeout" if isinstance(error, UpstreamTimeoutError) else "connect_error"
+
+
+async def _read_quietly(reply: UpstreamReply) -> bytes:
+    try:
+        return await reply.read()
+    except (UpstreamTimeoutError, UpstreamConnectError, UpstreamProtocolError):
+        return b""
+    finally:
+        reply.close()
+
+
+async def breaker_states(breakers: BreakerBook) -> dict[str, BreakerState]:
+    return await breakers.states()
+
+
+async def reset_breakers(breakers: BreakerBook, key: str | None = None) -> int:
+    """Close one breaker (or all): an operator's decision that the deployment is healthy again."""
+    return await breakers.reset(key)

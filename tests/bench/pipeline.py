@@ -1,0 +1,292 @@
+"""The event pipeline: publish usage events into a fresh namespace and time billing's and analytics' real workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import asyncpg
+from nats.aio.client import Client as NatsClient
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+
+from tests.bench.infra import Infra, plain, purge, reset_database
+from tests.bench.processes import ROOT, Child, Supervisor
+from tests.bench.targets import PY
+from tests.bench.ttft import percentile
+from tollway.contracts import (
+    ALL_BUCKETS,
+    ALL_STREAMS,
+    MSG_ID_HEADER,
+    RequestCompletedV1,
+    UserRegisteredV1,
+    encode,
+    subject_of,
+)
+from tollway.contracts.streams import ROUTER_STREAM
+from tollway.platform.messaging import JetStreamPublisher, Namespace, connect_nats, provision
+
+NAMESPACE = "benchevents"
+DATABASE = "tollway_bench_events"
+SERVICES = ("billing", "analytics")
+METHOD = (
+    "nats-py publish_async straight onto ROUTER (the subject, payload and Nats-Msg-Id JetStreamPublisher writes), "
+    "PubAcks awaited at the end"
+)
+COUNT_SQL = {
+    "billing": "SELECT count(*) FROM billing.transactions WHERE type = 'usage'",
+    "analytics": "SELECT count(*) FROM analytics.requests",
+}
+BILLING_ROWS_SQL = "SELECT metadata->>'request_id', created_at FROM billing.transactions WHERE type = 'usage'"
+ANALYTICS_LAG_SQL = """
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - occurred_at)),
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - occurred_at))
+FROM analytics.requests"""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    infra: Infra
+    events: int
+    users: int = 20
+    cost_micros: int = 100  # 5,000 events x $0.0001 stay well inside each user's $5 trial
+    ready_timeout_s: float = 60.0
+    timeout_s: float = 120.0
+
+
+@dataclass
+class ConsumerResult:
+    name: str
+    status: str = "not available"  # ok | incomplete | not available
+    processed: int = 0
+    seconds: float | None = None
+    events_per_s: float | None = None
+    lag_p50_ms: float | None = None
+    lag_p99_ms: float | None = None
+    detail: str = ""
+
+
+@dataclass
+class PipelineResult:
+    events: int
+    method: str
+    publish_s: float | None = None
+    publish_per_s: float | None = None
+    consumers: dict[str, ConsumerResult] = field(default_factory=dict)
+    verify_status: str = "not run"
+    verify_output: str = ""
+    error: str | None = None
+
+
+def service_env(service: str, config: PipelineConfig) -> dict[str, str]:
+    prefix = service.upper() + "_"
+    infra = config.infra
+    values = {"DATABASE_URL": infra.database(DATABASE), "NATS_URL": infra.nats, "REDIS_URL": infra.redis}
+    return {prefix + k: v for k, v in {**values, "NAMESPACE": NAMESPACE, "LOG_LEVEL": "WARNING"}.items()}
+
+
+def role(service: str, name: str, config: PipelineConfig) -> subprocess.Popen[str]:
+    """``python -m tollway.<service> <name>`` on the pipeline's database and namespace, output captured."""
+    argv = [PY, "-m", f"tollway.{service}", name]
+    env = {**os.environ, **service_env(service, config)}
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(process: subprocess.Popen[str], timeout_s: float) -> tuple[int, str]:
+    """Exit code and output; a process over its time is killed (exit code -9)."""
+    try:
+        output, _ = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        return -9, output
+    return process.returncode, output
+
+
+def migrate(config: PipelineConfig) -> dict[str, str]:
+    """Both services' migrations at once; what went wrong per service ('' when it went well)."""
+    running = {service: role(service, "migrate", config) for service in SERVICES}
+    outcome = {service: finish(process, 180) for service, process in running.items()}
+    return {service: "" if code == 0 else tail(output) for service, (code, output) in outcome.items()}
+
+
+def tail(text: str, lines: int = 3) -> str:
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+
+
+def run(sup: Supervisor, config: PipelineConfig) -> PipelineResult:
+    """Fresh database and namespace, migrate, start both workers, publish, wait, measure, verify, clean up."""
+    result = PipelineResult(events=config.events, method=METHOD)
+    result.consumers = {name: ConsumerResult(name) for name in SERVICES}
+    asyncio.run(prepare(config))
+    workers: dict[str, Child] = {}
+    for service, problem in migrate(config).items():
+        if problem:
+            result.consumers[service].detail = f"migrate failed: {problem}"
+            continue
+        argv = [PY, "-m", f"tollway.{service}", "worker"]
+        workers[service] = sup.start(f"events-{service}-worker", argv, service_env(service, config))
+    try:
+        if workers:
+            asyncio.run(drive(config, workers, result))
+        if result.consumers["billing"].status != "not available":
+            verify(config, result)
+        else:
+            result.verify_status = "not run (billing not available)"
+    finally:
+        sup.stop(*workers.values())
+        asyncio.run(purge(config.infra, NAMESPACE))
+    return result
+
+
+async def prepare(config: PipelineConfig) -> None:
+    await reset_database(config.infra.database(DATABASE))
+    await purge(config.infra, NAMESPACE)
+
+
+async def drive(config: PipelineConfig, workers: Mapping[str, Child], result: PipelineResult) -> None:
+    conn = await asyncpg.connect(plain(config.infra.database(DATABASE)))
+    nc = await connect_nats(config.infra.nats, "bench-pipeline")
+    try:
+        await provision(nc.jetstream(), ALL_STREAMS, ALL_BUCKETS, Namespace(NAMESPACE))  # workers may still start
+        publisher = JetStreamPublisher(nc.jetstream(), Namespace(NAMESPACE))
+        users = [f"usr_bench{i:03d}" for i in range(config.users)]
+        await asyncio.gather(*(publisher.publish(UserRegisteredV1(user_id=user)) for user in users))
+        live = await wait_ready(conn, nc, workers, config, result)
+        if live:
+            await publish_and_measure(conn, nc.jetstream(), users, live, config, result)
+    except (OSError, asyncpg.PostgresError, TimeoutError, NatsError) as error:
+        result.error = f"{type(error).__name__}: {error}"
+    finally:
+        await nc.drain()
+        await conn.close()
+
+
+async def wait_ready(
+    conn: asyncpg.Connection,
+    nc: NatsClient,
+    workers: Mapping[str, Child],
+    config: PipelineConfig,
+    result: PipelineResult,
+) -> list[str]:
+    """The services whose worker is consuming: a durable on ROUTER, and (billing) every account opened."""
+    deadline = time.monotonic() + config.ready_timeout_s
+    pending = set(workers)
+    while pending and time.monotonic() < deadline:
+        stream = Namespace(NAMESPACE).stream(ROUTER_STREAM.name)
+        durables = {c.name for c in await nc.jetstream().consumers_info(stream)}
+        for service in list(pending):
+            child = workers[service]
+            if not child.alive():
+                result.consumers[service].detail = f"worker exited: {child.tail(3)}"
+                pending.discard(service)
+            elif any(service in name for name in durables) and await _accounts_ready(conn, service, config.users):
+                pending.discard(service)
+        await asyncio.sleep(0.25)
+    for service in pending:
+        result.consumers[service].detail = f"worker not consuming after {config.ready_timeout_s:.0f}s"
+    return [s for s in workers if workers[s].alive() and not result.consumers[s].detail]
+
+
+async def _accounts_ready(conn: asyncpg.Connection, service: str, users: int) -> bool:
+    if service != "billing":
+        return True
+    try:
+        return bool(await conn.fetchval("SELECT count(*) FROM billing.accounts") >= users)
+    except asyncpg.UndefinedTableError:
+        return False
+
+
+def usage_event(index: int, users: list[str], config: PipelineConfig) -> RequestCompletedV1:
+    request_id = f"req_bench{index:08d}"
+    user = users[index % len(users)]
+    return RequestCompletedV1(
+        event_id=request_id,
+        request_id=request_id,
+        user_id=user,
+        account_id=user,
+        api_key_id=f"key_{user}",
+        is_anonymous=False,
+        requested_model="gpt-4o-mini",
+        provider="fake-openai",
+        upstream_model="fake-gpt-mini",
+        is_fallback=False,
+        attempts=1,
+        prompt_tokens=12,
+        completion_tokens=20,
+        cost_micros=config.cost_micros,
+        latency_ms=3,
+    )
+
+
+async def publish_all(js: JetStreamContext, users: list[str], config: PipelineConfig) -> dict[str, datetime]:
+    """Publish every event without waiting for each PubAck (nats-py bounds what is pending); keep ``occurred_at``."""
+    ns = Namespace(NAMESPACE)
+    occurred: dict[str, datetime] = {}
+    for index in range(config.events):
+        event = usage_event(index, users, config)
+        occurred[event.request_id] = event.occurred_at
+        headers = {MSG_ID_HEADER: event.event_id}
+        await js.publish_async(ns.subject(subject_of(event)), encode(event), headers=headers)
+    await asyncio.wait_for(js.publish_async_completed(), timeout=config.timeout_s)
+    return occurred
+
+
+async def publish_and_measure(
+    conn: asyncpg.Connection,
+    js: JetStreamContext,
+    users: list[str],
+    services: list[str],
+    config: PipelineConfig,
+    result: PipelineResult,
+) -> None:
+    started = time.monotonic()
+    watcher = asyncio.create_task(watch_counts(conn, services, config.events, started + config.timeout_s))
+    occurred = await publish_all(js, users, config)
+    result.publish_s = time.monotonic() - started
+    result.publish_per_s = config.events / result.publish_s
+    finished = await watcher
+    for service in services:
+        consumer = result.consumers[service]
+        consumer.processed, done_at = finished[service]
+        consumer.status = "ok" if done_at is not None else "incomplete"
+        if done_at is not None:
+            consumer.seconds = done_at - started
+            consumer.events_per_s = config.events / consumer.seconds
+        consumer.lag_p50_ms, consumer.lag_p99_ms = await lag(conn, service, occurred)
+
+
+async def watch_counts(
+    conn: asyncpg.Connection, services: list[str], events: int, deadline: float
+) -> dict[str, tuple[int, float | None]]:
+    """Poll each service's row count until it reaches ``events`` (or the deadline): (count, monotonic time done)."""
+    state: dict[str, tuple[int, float | None]] = {service: (0, None) for service in services}
+    while time.monotonic() < deadline and any(done is None for _, done in state.values()):
+        for service, (_, done) in state.items():
+            if done is None:
+                count = await conn.fetchval(COUNT_SQL[service])
+                state[service] = (count, time.monotonic() if count >= events else None)
+        await asyncio.sleep(0.1)
+    return state
+
+
+async def lag(conn: asyncpg.Connection, service: str, occurred: dict[str, datetime]) -> tuple[float, float]:
+    """p50 and p99 of (row written - event occurred_at), in ms."""
+    if service == "analytics":
+        p50, p99 = await conn.fetchrow(ANALYTICS_LAG_SQL)
+        return float(p50 or 0) * 1000, float(p99 or 0) * 1000
+    rows = await conn.fetch(BILLING_ROWS_SQL)
+    lags = [(row[1] - occurred[row[0]]).total_seconds() * 1000 for row in rows if row[0] in occurred]
+    return percentile(lags, 0.5), percentile(lags, 0.99)
+
+
+def verify(config: PipelineConfig, result: PipelineResult) -> None:
+    """``python -m tollway.billing verify`` on the pipeline's database: its verdict and report."""
+    code, output = finish(role("billing", "verify", config), 120)
+    result.verify_output = output.strip()[-2000:]
+    result.verify_status = {0: "passed", 1: "FAILED", -9: "timed out"}.get(code, f"not available (exit {code})")

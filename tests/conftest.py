@@ -1,0 +1,1 @@
+"""Shared fixtures come from the ``tollway.testing.plugin`` pytest plugin (enabled in pyproject addopts)."""

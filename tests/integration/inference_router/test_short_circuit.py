@@ -1,0 +1,81 @@
+"""An open breaker answers in well under 5 ms: measured in-process, away from the HTTP hops of other tests."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+
+import msgspec
+from redis.asyncio import Redis
+
+from tollway.contracts import Event
+from tollway.inference_router.adapters.breakers_redis import RedisBreakerBook
+from tollway.inference_router.bootstrap import SystemClock
+from tollway.inference_router.domain.breaker import CircuitBreaker
+from tollway.inference_router.domain.catalog import parse_catalog
+from tollway.inference_router.domain.commands import ServeChat
+from tollway.inference_router.domain.upstream import UpstreamRequest
+from tollway.inference_router.handlers import RouterPorts, serve_chat
+from tollway.inference_router.replies import ChatReply
+from tollway.platform.redis import RedisKeys
+
+CATALOG = b"""
+providers: [{id: p, kind: openai_compatible, base_url: "http://127.0.0.1:9/v1"}]
+models:
+  - {id: m, context_window: 1000, max_output_tokens: 100, deployments: [{provider: p, upstream_model: u}],
+     prices: {input: 1, output: 1, cache_read: 1, cache_write: 1}}
+"""
+
+
+class NoTransport:
+    async def send(self, request: UpstreamRequest) -> object:
+        raise AssertionError("an open breaker must not let a request through")
+
+
+class Events:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def add(self, event: Event) -> None:
+        self.events.append(event)
+
+
+async def test_an_open_breaker_short_circuits_in_under_5_ms(redis_client: Redis, redis_prefix: str) -> None:
+    catalog = parse_catalog(CATALOG)
+    book = RedisBreakerBook(redis_client, RedisKeys("inference_router", redis_prefix), CircuitBreaker())
+    open_state = {"phase": "open", "open_until": time.time() + 60}
+    await redis_client.set(
+        RedisKeys("inference_router", redis_prefix).key("breaker", "p/u"), msgspec.json.encode(open_state)
+    )
+    events = Events()
+    ports = RouterPorts(
+        catalog=catalog,
+        adapters={},
+        transport=NoTransport(),
+        breakers=book,  # type: ignore[arg-type]
+        usage=events,
+        clock=SystemClock(),
+    )
+    body = b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}'
+    timings = []
+    for _ in range(50):
+        command = ServeChat(
+            request_id=uuid.uuid4().hex,
+            api="openai",
+            body=body,
+            user_id="u",
+            account_id="u",
+            api_key_id="k",
+            is_anonymous=False,
+            routing_strategy="primary_first",
+            started=time.monotonic(),
+        )
+        started = time.perf_counter()
+        answer = await serve_chat(command, ports)
+        timings.append(time.perf_counter() - started)
+        assert isinstance(answer, ChatReply)
+        assert answer.status == 503
+
+    assert statistics.median(timings) < 0.005
+    assert len(events.events) == 50

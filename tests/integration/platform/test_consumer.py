@@ -1,0 +1,162 @@
+"""The pull consumer: exactly-once effects with the inbox, poison terminated and reported, flow never stalls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+from nats.aio.client import Client as NatsClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tollway.contracts import ErrorReportedV1, RequestCompletedV1, decode, encode
+from tollway.contracts.streams import ROUTER_STREAM
+from tollway.platform.messaging import (
+    ConsumerSpec,
+    DeadLetterRecorder,
+    JetStreamPublisher,
+    Namespace,
+    PullConsumer,
+    ensure_stream,
+)
+from tollway.testing.exactly_once import EffectRecorder, analytics_tables, completed
+from tollway.testing.processes import eventually
+
+SPEC = ConsumerSpec(
+    stream=ROUTER_STREAM,
+    durable="test_consumer",
+    filter_subject="router.request.completed.v1",
+    batch_size=50,
+    fetch_timeout_s=0.2,
+    retry_delay_s=0.1,
+    max_deliver=3,
+)
+
+
+@pytest.fixture
+async def running(
+    nc: NatsClient, namespace: Namespace, engine: AsyncEngine, effects: EffectRecorder
+) -> AsyncIterator[JetStreamPublisher]:
+    await ensure_stream(nc.jetstream(), ROUTER_STREAM, namespace)
+    recorder = DeadLetterRecorder(engine, analytics_tables, "analytics")
+    consumer = PullConsumer(nc, SPEC, RequestCompletedV1, effects, on_poison=recorder, ns=namespace)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    yield JetStreamPublisher(nc.jetstream(), namespace)
+    stop.set()
+    await task
+
+
+async def test_redelivered_and_republished_events_take_effect_once(
+    running: JetStreamPublisher, nc: NatsClient, namespace: Namespace, effects: EffectRecorder
+) -> None:
+    events = [completed(i) for i in range(200)]
+    for event in events:
+        await running.publish(event)
+    # The same ids again, on raw subjects with fresh msg ids: what a republish after the dedupe window looks like.
+    for event in events[:50]:
+        await running.publish_raw("router.request.completed.v1", encode(event), msg_id=f"again-{event.event_id}")
+
+    async def all_applied() -> bool:
+        return await effects.counts() == (200, 200) and effects.deliveries >= 250
+
+    await eventually(all_applied, within=20, what="200 effects from 250 deliveries")
+    assert await effects.counts() == (200, 200)
+
+
+async def test_malformed_messages_are_terminated_recorded_and_reported(
+    running: JetStreamPublisher, engine: AsyncEngine, effects: EffectRecorder
+) -> None:
+    await running.publish(completed(1))
+    await running.publish_raw("router.request.completed.v1", b"{not json", msg_id="bad-1")
+    await running.publish_raw("router.request.completed.v1", b'{"type": "router.request.completed.v1"}', msg_id="bad-2")
+    for i in range(2, 30):
+        await running.publish(completed(i))
+
+    async def flowed() -> bool:
+        return (await effects.counts())[0] == 29
+
+    await eventually(flowed, within=20, what="the events after the poison to flow")
+    async with engine.connect() as conn:
+        dead = (await conn.execute(select(analytics_tables.dead_letters))).all()
+        reports = (
+            await conn.execute(select(analytics_tables.outbox.c.subject, analytics_tables.outbox.c.payload))
+        ).all()
+    assert sorted(row.payload for row in dead) == sorted([b"{not json", b'{"type": "router.request.completed.v1"}'])
+    assert {row.consumer for row in dead} == {"test_consumer"}
+    assert all(row.stream_sequence for row in dead)
+    assert [subject for subject, _ in reports] == ["analytics.error.reported.v1"] * 2
+    report = decode(ErrorReportedV1, reports[0].payload)
+    assert report.kind == "poison_message"
+    assert report.service == "analytics"
+
+
+async def test_an_event_failing_every_delivery_is_dead_lettered_and_the_rest_flow(
+    nc: NatsClient, namespace: Namespace, engine: AsyncEngine, effects: EffectRecorder
+) -> None:
+    await ensure_stream(nc.jetstream(), ROUTER_STREAM, namespace)
+
+    async def handler(events: Sequence[RequestCompletedV1]) -> None:
+        if any(e.request_id == "req-000007" for e in events):
+            raise RuntimeError("cannot apply this one")
+        await effects(events)
+
+    recorder = DeadLetterRecorder(engine, analytics_tables, "analytics")
+    consumer = PullConsumer(nc, SPEC, RequestCompletedV1, handler, on_poison=recorder, ns=namespace)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    publisher = JetStreamPublisher(nc.jetstream(), namespace)
+    for i in range(20):
+        await publisher.publish(completed(i))
+
+    async def settled() -> bool:
+        async with engine.connect() as conn:
+            dead = (await conn.execute(select(analytics_tables.dead_letters.c.error))).scalars().all()
+        return (await effects.counts())[0] == 19 and len(dead) == 1
+
+    await eventually(settled, within=20, what="19 effects and one dead letter")
+    stop.set()
+    await task
+
+
+class _FlakySubscription:
+    """A pull subscription whose fetch times out the way nats-py sometimes does: a plain asyncio.TimeoutError."""
+
+    def __init__(self) -> None:
+        self.fetches = 0
+
+    async def fetch(self, batch: int, timeout: float) -> list[object]:
+        self.fetches += 1
+        await asyncio.sleep(0.01)
+        raise TimeoutError
+
+    async def unsubscribe(self) -> None:
+        return None
+
+    async def consumer_info(self) -> object:
+        return type("Info", (), {"num_pending": 0})()
+
+
+async def test_a_plain_timeout_from_fetch_is_an_empty_fetch_not_a_resubscribe(
+    nc: NatsClient, namespace: Namespace, engine: AsyncEngine, effects: EffectRecorder
+) -> None:
+    recorder = DeadLetterRecorder(engine, analytics_tables, "analytics")
+    consumer = PullConsumer(nc, SPEC, RequestCompletedV1, effects, on_poison=recorder, ns=namespace)
+    flaky = _FlakySubscription()
+    subscribes = 0
+
+    async def subscribe(js: object) -> _FlakySubscription:
+        nonlocal subscribes
+        subscribes += 1
+        return flaky
+
+    consumer._subscribe = subscribe  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    await asyncio.sleep(0.5)
+    stop.set()
+    await task
+
+    assert flaky.fetches >= 10
+    assert subscribes == 1
