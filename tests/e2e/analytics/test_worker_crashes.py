@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +19,7 @@ from tollway.contracts import Event, ProviderAttemptV1, RequestCompletedV1, Requ
 from tollway.contracts.streams import ROUTER_STREAM
 from tollway.platform.messaging import JetStreamPublisher, Namespace, ensure_stream
 from tollway.testing.infra import LocalInfra
-from tollway.testing.processes import ManagedProcess, eventually, service_env, service_process
+from tollway.testing.processes import eventually, kill_during_load, service_env, service_process
 
 EVENTS = 2000
 NOW = datetime.now(UTC)
@@ -68,6 +70,13 @@ async def produce(publisher: JetStreamPublisher, events: list[Event]) -> None:
         await asyncio.sleep(0.1)
 
 
+def in_parts(
+    publisher: JetStreamPublisher, events: list[Event], count: int
+) -> list[Callable[[], Coroutine[None, None, None]]]:
+    size = len(events) // count
+    return [functools.partial(produce, publisher, events[i * size : (i + 1) * size]) for i in range(count)]
+
+
 async def drained(nc: NatsClient, namespace: Namespace) -> bool:
     js = nc.jetstream()
     for durable in (request_completed.DURABLE, request_failed.DURABLE):
@@ -92,22 +101,16 @@ async def test_worker_killed_three_times_stores_each_event_once_and_rollups_matc
     )
     await ensure_stream(nc.jetstream(), ROUTER_STREAM, namespace)
     events = usage_events()
-    producer = asyncio.create_task(produce(JetStreamPublisher(nc.jetstream(), namespace), events))
-    worker: ManagedProcess = service_process("analytics", "worker", env).start()
+    worker = await kill_during_load(
+        lambda: service_process("analytics", "worker", env).start(),
+        in_parts(JetStreamPublisher(nc.jetstream(), namespace), events, 4),
+        lambda: count_rows(engine),
+    )
     try:
-        for kill in range(3):
-            before = await count_rows(engine)
-            await eventually(
-                lambda b=before: _more_than(engine, b + 150), within=20, what=f"progress before kill {kill}"
-            )
-            worker.kill()
-            worker = service_process("analytics", "worker", env).start()
-        await producer
         await eventually(lambda: _more_than(engine, EVENTS - 1), within=30, what=f"{EVENTS} rows")
         await eventually(lambda: drained(nc, namespace), within=15, what="both consumers drained")
     finally:
         worker.stop()
-        producer.cancel()
     rows, distinct_ids, row_cost, rolled_requests, rolled_cost = await final_totals(engine)
     expected_cost = sum(e.cost_micros for e in events if isinstance(e, RequestCompletedV1))
     assert (rows, distinct_ids, rolled_requests) == (EVENTS, EVENTS, EVENTS), worker.output()[-2000:]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 
 import msgspec
 import pytest
@@ -17,7 +19,7 @@ from tollway.contracts import RequestCompletedV1, UserRegisteredV1, encode
 from tollway.contracts.streams import BALANCES_BUCKET
 from tollway.platform.messaging import JetStreamPublisher, Namespace
 from tollway.testing.infra import LocalInfra
-from tollway.testing.processes import ManagedProcess, eventually, service_env, service_process
+from tollway.testing.processes import ManagedProcess, eventually, kill_during_load, service_env, service_process
 
 EVENTS = 2_000
 USERS = [f"usr_{i:02d}" for i in range(20)]
@@ -57,9 +59,9 @@ async def ledger(engine: AsyncEngine) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
-async def produce(publisher: JetStreamPublisher) -> None:
+async def produce(publisher: JetStreamPublisher, part: range) -> None:
     """A steady stream, with producer retries: every tenth event is published again under a new message id."""
-    for start in range(0, EVENTS, 50):
+    for start in range(part.start, part.stop, 50):
         batch = [usage(i) for i in range(start, start + 50)]
         await asyncio.gather(*(publisher.publish(event) for event in batch))
         retries = [e for e in batch if int(e.request_id[4:]) % 10 == 0]
@@ -86,13 +88,11 @@ async def test_worker_killed_three_times_debits_each_request_exactly_once(
         await eventually(lambda: _subscribed(nc, namespace), within=30, what="the worker's consumers")
         for user in USERS:
             await publisher.publish(UserRegisteredV1(event_id=f"reg-{user}", user_id=user))
-        producer = asyncio.create_task(produce(publisher))
-        for kill in range(3):
-            before = (await ledger(engine))[0]
-            await eventually(lambda b=before: _progressed(engine, b), within=30, what=f"progress before kill {kill}")
-            worker.kill()
-            worker = service_process("billing", "worker", env).start()
-        await producer
+        worker.stop()  # set up; the workers under load are started (and killed) by kill_during_load
+        parts = [functools.partial(produce, publisher, range(i, i + 500)) for i in range(0, EVENTS, 500)]
+        worker = await kill_during_load(
+            lambda: service_process("billing", "worker", env).start(), parts, _usage_rows(engine)
+        )
         await eventually(lambda: _all_settled(engine), within=45, what=f"{EVENTS} usage transactions")
         await eventually(lambda: _bucket_matches_ledger(engine, nc, namespace), within=20, what="balances bucket")
     finally:
@@ -121,8 +121,11 @@ async def _subscribed(nc: NatsClient, namespace: Namespace) -> bool:
     return True
 
 
-async def _progressed(engine: AsyncEngine, before: int) -> bool:
-    return (await ledger(engine))[0] >= before + 150
+def _usage_rows(engine: AsyncEngine) -> Callable[[], Awaitable[int]]:
+    async def rows() -> int:
+        return (await ledger(engine))[0]
+
+    return rows
 
 
 async def _all_settled(engine: AsyncEngine) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 
 import pytest
@@ -26,7 +27,7 @@ from tollway.platform.messaging import (
 from tollway.platform.messaging.tables import MessagingTables
 from tollway.testing.exactly_once import EffectRecorder, analytics_tables, completed
 from tollway.testing.infra import LocalInfra
-from tollway.testing.processes import PrivateNatsServer, eventually, service_env, service_process
+from tollway.testing.processes import PrivateNatsServer, eventually, kill_during_load, service_env, service_process
 
 router = MessagingTables(make_metadata("inference_router"))
 SPEC = ConsumerSpec(
@@ -71,21 +72,20 @@ async def test_relay_killed_twice_loses_and_duplicates_nothing(
         redis_url=test_infra.redis_url,
         namespace=namespace.prefix,
     )
-    relay = service_process("inference_router", "relay", env).start()
 
-    async def produce() -> None:
-        for start in range(0, 5000, 100):
+    async def produce(part: range) -> None:
+        for start in range(part.start, part.stop, 100):
             async with engine.begin() as conn:
                 await add_to_outbox(conn, router.outbox, [completed(i) for i in range(start, start + 100)])
             await asyncio.sleep(0.02)
 
-    producer = asyncio.create_task(produce())
-    for kill in range(2):
-        before = await sent_rows(engine)
-        await eventually(lambda b=before: _advanced(engine, b), within=30, what=f"relay progress before kill {kill}")
-        relay.kill()
-        relay = service_process("inference_router", "relay", env).start()
-    await producer
+    parts = [functools.partial(produce, range(start, min(start + 1700, 5000))) for start in range(0, 5000, 1700)]
+    relay = await kill_during_load(
+        lambda: service_process("inference_router", "relay", env).start(),
+        parts,
+        lambda: sent_rows(engine),
+        progress=200,
+    )
 
     async def all_applied() -> bool:
         return (await effects.counts())[0] >= 5000
@@ -98,10 +98,6 @@ async def test_relay_killed_twice_loses_and_duplicates_nothing(
         await consumer
     assert await effects.counts() == (5000, 5000)
     assert await sent_rows(engine) == 5000
-
-
-async def _advanced(engine: AsyncEngine, before: int) -> bool:
-    return await sent_rows(engine) > before + 200
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 
 
@@ -130,3 +130,40 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within}s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+async def kill_during_load(
+    start: Callable[[], ManagedProcess],
+    parts: Sequence[Callable[[], Coroutine[None, None, None]]],
+    effects: Callable[[], Awaitable[int]],
+    *,
+    progress: int = 150,
+    within: float = 30.0,
+) -> ManagedProcess:
+    """Feed the load part by part; while each part but the last arrives, SIGKILL and restart the process.
+
+    The kill waits for ``progress`` new effects of the part being fed, so it always lands mid-load on a live
+    process, however slow the machine: a part must hold more than ``progress`` items, and nothing later is fed
+    before the kill, so the awaited progress is always reachable. Returns the process left running.
+    """
+    process = start()
+    feeding: asyncio.Task[None] | None = None
+    try:
+        for index, part in enumerate(parts):
+            before = await effects()
+            feeding = asyncio.create_task(part())
+            if index < len(parts) - 1:
+
+                async def progressed(floor: int = before + progress) -> bool:
+                    return await effects() >= floor
+
+                await eventually(progressed, within=within, what=f"{progress} effects before kill {index}")
+                process.kill()
+                process = start()
+            await feeding
+    except BaseException:
+        if feeding:
+            feeding.cancel()
+        process.stop()
+        raise
+    return process
