@@ -12,8 +12,7 @@ import httpx
 import openai
 import pytest
 
-from tollway.platform.identity import Identity
-from tollway.testing.stack import RunningStack, signed, wait_for_credit
+from tollway.testing.stack import RunningStack, wait_for_credit
 
 HI = [{"role": "user", "content": "Say hello"}]
 WEATHER = {
@@ -129,33 +128,44 @@ def test_errors_surface_as_the_sdks_exception_classes(funded: RunningStack) -> N
 
 def test_account_routes_are_forwarded_to_their_owners(funded: RunningStack) -> None:
     user = {"authorization": f"Bearer {funded.api_key}"}
-    admin = signed(Identity(request_id="e2e-grant", role="admin"), "openai")
+    admin = {"authorization": f"Bearer {funded.admin_key}"}
     oa(funded).chat.completions.create(model="gpt-4o-mini", messages=HI)  # type: ignore[arg-type]
 
-    def poll(path: str, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    def poll(path: str, done: Callable[[dict[str, Any]], bool], headers: dict[str, str]) -> dict[str, Any]:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            body: dict[str, Any] = httpx.get(f"{funded.base_url}{path}", headers=user, timeout=10).json()
+            body: dict[str, Any] = httpx.get(f"{funded.base_url}{path}", headers=headers, timeout=10).json()
             if done(body):
                 return body
             time.sleep(0.5)
         raise AssertionError(f"{path} never showed the expected state: {body}")
 
-    debits = poll("/v1/credits/transactions?type=usage", lambda b: bool(b.get("data")))
+    debits = poll("/v1/credits/transactions?type=usage", lambda b: bool(b.get("data")), user)
     assert all(t["amount_micros"] < 0 for t in debits["data"])
-    usage = poll("/v1/usage", lambda b: b.get("totals", {}).get("requests", 0) > 0)
+    usage = poll("/v1/usage", lambda b: b.get("totals", {}).get("requests", 0) > 0, user)
     assert usage["totals"]["cost_micros"] > 0
+    everyone = poll(f"/admin/v1/usage?user_id={funded.user_id}", lambda b: "totals" in b, admin)
+    assert everyone["totals"]["requests"] >= usage["totals"]["requests"]
     before = httpx.get(f"{funded.base_url}/v1/credits/balance", headers=user).json()["balance_micros"]
 
-    # Admin credit routes are not forwarded by the gateway yet: grant on billing itself, as the gateway would sign.
     grant = {"amount_micros": 1_000_000, "description": "e2e top-up"}
-    path = f"http://127.0.0.1:{8082 + funded.offset}/admin/v1/accounts/{funded.user_id}/grants"
+    path = f"{funded.base_url}/admin/v1/accounts/{funded.user_id}/grants"
     first = httpx.post(path, json=grant, headers={**admin, "idempotency-key": "e2e-grant-1"})
     again = httpx.post(path, json=grant, headers={**admin, "idempotency-key": "e2e-grant-1"})
+    other = httpx.post(path, json={**grant, "amount_micros": 2}, headers={**admin, "idempotency-key": "e2e-grant-1"})
+    as_user = httpx.post(path, json=grant, headers={**user, "idempotency-key": "e2e-grant-2"})
     anonymous = httpx.get(f"{funded.base_url}/v1/credits/balance")
 
-    assert first.status_code in (200, 201), first.text
+    assert first.status_code == 201, first.text
     assert again.json()["id"] == first.json()["id"]
+    assert other.status_code == 409, other.text
+    assert as_user.status_code == 401
     assert anonymous.status_code == 401
     after = httpx.get(f"{funded.base_url}/v1/credits/balance", headers=user).json()["balance_micros"]
     assert after >= before + 1_000_000 - 100_000  # requests in flight may have been debited meanwhile
+    refund = httpx.post(f"{funded.base_url}/admin/v1/transactions/{debits['data'][0]['id']}/refund", headers=admin)
+    refund_again = httpx.post(
+        f"{funded.base_url}/admin/v1/transactions/{debits['data'][0]['id']}/refund", headers=admin
+    )
+    assert refund.status_code == 201, refund.text
+    assert refund_again.status_code == 409, refund_again.text

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -10,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.gateway.conftest import ADMIN, ADMIN_KEY, Client, ClientFactory
 from tollway.gateway.db.tables import api_keys, auth_audit
+from tollway.gateway.settings import GatewaySettings
+from tollway.platform.identity import IDENTITY_HEADER, SIGNATURE_HEADER, verify_identity
+from tollway.testing.processes import free_port
 
 
 def assert_error(body: dict[str, Any], code: str, param: str | None = None) -> None:
@@ -157,3 +164,96 @@ async def test_key_expiry_must_be_future(client: Client) -> None:
     future = await client.post(path, json={"expires_at": "2999-01-01T00:00:00Z"}, headers=ADMIN)
     assert future.status_code == 201
     assert future.json()["expires_at"].startswith("2999-01-01")
+
+
+OWNED_ADMIN_ROUTES = [
+    ("POST", "/admin/v1/accounts/usr_x/grants"),
+    ("POST", "/admin/v1/accounts/usr_x/adjustments"),
+    ("POST", "/admin/v1/transactions/txn_x/refund"),
+    ("GET", "/admin/v1/usage"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), OWNED_ADMIN_ROUTES)
+async def test_owned_admin_routes_need_the_admin_key_before_anything_is_forwarded(
+    gateway: ClientFactory, method: str, path: str
+) -> None:
+    async with recording_owner() as owner, gateway(billing_url=owner.url, analytics_url=owner.url) as client:
+        response = await client.request(method, path, json={"amount_micros": 1}, headers={"Authorization": "Bearer x"})
+    assert response.status_code == 401
+    assert_error(response.json(), "invalid_admin_key")
+    assert owner.seen == []
+
+
+@pytest.mark.parametrize(("method", "path"), OWNED_ADMIN_ROUTES)
+async def test_owned_admin_routes_reach_their_owner_with_a_signed_admin_identity(
+    gateway: ClientFactory, settings: GatewaySettings, method: str, path: str
+) -> None:
+    async with recording_owner() as owner, gateway(billing_url=owner.url, analytics_url=owner.url) as client:
+        body = b'{"amount_micros": 5, "description": "as sent"}'
+        response = await client.request(
+            method,
+            path + "?user_id=usr_x",
+            content=body,
+            headers={**ADMIN, "content-type": "application/json", "idempotency-key": "k-1"},
+        )
+    assert (response.status_code, response.json()) == (202, {"owner": "answered"})
+    [(seen_method, seen_path, headers, seen_body)] = owner.seen
+    identity = verify_identity(headers[IDENTITY_HEADER], headers[SIGNATURE_HEADER], settings.internal_secret.encode())
+    assert (seen_method, seen_path, identity.role, identity.user_id) == (method, path + "?user_id=usr_x", "admin", None)
+    assert headers["idempotency-key"] == "k-1"
+    assert "authorization" not in {name.lower() for name in headers}  # the admin key never leaves the gateway
+    assert seen_body == body  # passed through untouched; the owner validates it
+
+
+async def test_an_unreachable_owner_is_a_503_not_a_traceback(gateway: ClientFactory) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"
+    async with gateway(billing_url=nobody, analytics_url=nobody) as client:
+        grant = await client.post("/admin/v1/accounts/usr_x/grants", json={"amount_micros": 1}, headers=ADMIN)
+        usage = await client.get("/admin/v1/usage", headers=ADMIN)
+    for response in (grant, usage):
+        assert response.status_code == 503
+        assert_error(response.json(), "service_unavailable")
+
+
+class RecordingOwner(ThreadingHTTPServer):
+    """A stand-in billing/analytics that records what the gateway forwards and answers 202.
+
+    It runs on its own thread: the Litestar test client blocks the test's event loop while the app handles a call.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _RecordingHandler)
+        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _RecordingHandler(BaseHTTPRequestHandler):
+    server: RecordingOwner
+
+    def _answer(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.server.seen.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        answer = b'{"owner": "answered"}'
+        self.send_response(202)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    do_GET = do_POST = _answer  # noqa: N815
+
+    def log_message(self, *args: object) -> None:
+        """Quiet: the test asserts on what was seen."""
+
+
+@asynccontextmanager
+async def recording_owner() -> AsyncIterator[RecordingOwner]:
+    owner = RecordingOwner()
+    thread = threading.Thread(target=owner.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield owner
+    finally:
+        owner.shutdown()
+        owner.server_close()

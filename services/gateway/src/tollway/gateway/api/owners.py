@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from litestar import Request, Response, get
+import aiohttp
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 
 from tollway.gateway.api.auth import provide_identity
+from tollway.gateway.api.errors import error_response
 from tollway.gateway.domain.identity import Identity
 from tollway.gateway.domain.ids import new_request_id
 from tollway.gateway.settings import GatewaySettings
 from tollway.platform.identity import Identity as CallerIdentity
 from tollway.platform.identity import sign_identity
 
+log = logging.getLogger(__name__)
+
 # Which service owns a path; the gateway adds who is calling and passes everything else through unchanged.
 OWNER_OF = (
     ("/v1/credits", "billing"),
     ("/v1/usage", "analytics"),
+    ("/admin/v1/accounts", "billing"),
+    ("/admin/v1/transactions", "billing"),
+    ("/admin/v1/usage", "analytics"),
 )
 PASSED_HEADERS = ("content-type", "idempotency-key", "traceparent")
+OWNER_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
-async def forward(request: Request[Any, Any, Any], caller: CallerIdentity) -> Response[bytes]:
+async def forward(request: Request[Any, Any, Any], caller: CallerIdentity) -> Response[Any]:
+    """The owner's answer, status and body unchanged; 503 (OpenAI-shaped) when the owner cannot be reached."""
     settings: GatewaySettings = request.app.state.settings
     owner = next(service for prefix, service in OWNER_OF if request.url.path.startswith(prefix))
     base = settings.billing_url if owner == "billing" else settings.analytics_url
@@ -30,8 +40,14 @@ async def forward(request: Request[Any, Any, Any], caller: CallerIdentity) -> Re
     headers = {name: request.headers[name] for name in PASSED_HEADERS if name in request.headers}
     headers.update(sign_identity(caller, settings.internal_secret.encode()))
     http = request.app.state.infra.require_http()
-    async with http.request(request.method, url, data=await request.body(), headers=headers) as answer:
-        body = await answer.read()
+    try:
+        async with http.request(
+            request.method, url, data=await request.body(), headers=headers, timeout=OWNER_TIMEOUT
+        ) as answer:
+            body = await answer.read()
+    except (aiohttp.ClientError, TimeoutError):
+        log.warning("owner unreachable", extra={"owner": owner, "path": request.url.path})
+        return error_response(503, f"{owner} is unavailable, try again shortly", code="service_unavailable")
     return Response(
         body, status_code=answer.status, media_type=answer.content_type, headers={"x-request-id": caller.request_id}
     )
@@ -54,3 +70,27 @@ def _user(identity: Identity) -> CallerIdentity:
 async def user_account(request: Request[Any, Any, Any], identity: NamedDependency[Identity]) -> Response[bytes]:
     """The caller's own credit and usage, answered by their owners."""
     return await forward(request, _user(identity))
+
+
+def _admin() -> CallerIdentity:
+    # The admin key names no user; billing records the operator as this request's id.
+    return CallerIdentity(request_id=new_request_id(), role="admin")
+
+
+@post(
+    [
+        "/accounts/{user_id:str}/grants",
+        "/accounts/{user_id:str}/adjustments",
+        "/transactions/{transaction_id:str}/refund",
+    ],
+    status_code=201,
+)
+async def admin_credit(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Grants, adjustments and refunds: billing validates and decides; the admin guard ran on the router."""
+    return await forward(request, _admin())
+
+
+@get("/usage")
+async def admin_usage(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Usage across users, answered by analytics."""
+    return await forward(request, _admin())
