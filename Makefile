@@ -7,6 +7,7 @@ SERVICES := gateway inference_router billing analytics error_monitor
 SERVICE ?=
 DB_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/tollway
 PYTEST_WORKERS ?= auto
+RUN_ARGS ?=
 
 .PHONY: help
 help: ## list the targets
@@ -22,7 +23,7 @@ install: uv ## sync the workspace (all packages + dev tools) into .venv
 
 .PHONY: run
 run: install ## start the whole stack (infra check, migrations, every role, fake upstream) and print a curl
-	@$(PY) deploy/local/stack.py
+	@$(PY) deploy/local/stack.py $(RUN_ARGS)
 
 .PHONY: test
 test: install ## the whole suite (unit, contract, integration, e2e) against real Postgres/NATS/Redis, in parallel

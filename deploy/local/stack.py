@@ -198,7 +198,14 @@ def print_banner(seconds: float, demo: dict[str, str]) -> None:
     sys.stdout.flush()
 
 
-def build_manager(urls: dict[str, str], nats_cmd: list[str] | None, workers: int) -> Manager:
+def background_roles() -> list[str]:
+    """The roles ``--without`` may leave out: relays and workers (every ``serve`` is needed for the banner)."""
+    return [f"{service}.{role}" for service, _, roles in SERVICES for role in roles]
+
+
+def build_manager(
+    urls: dict[str, str], nats_cmd: list[str] | None, workers: int, without: frozenset[str] = frozenset()
+) -> Manager:
     manager = Manager()
     if nats_cmd:
         manager.add_process("nats", " ".join(nats_cmd), cwd=str(ROOT))
@@ -207,6 +214,8 @@ def build_manager(urls: dict[str, str], nats_cmd: list[str] | None, workers: int
     for service, port, roles in SERVICES:
         env = service_env(service, port, urls, workers)
         for role in ("serve", *roles):
+            if f"{service}.{role}" in without:
+                continue
             name = f"{service}.{role}" if role != "serve" else service
             manager.add_process(name, f"{PYTHON} -m tollway.{service} {role}", env=env, cwd=str(ROOT))
     return manager
@@ -216,6 +225,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run the whole Tollway stack locally.")
     parser.add_argument("--workers", type=int, default=1, help="granian workers per service")
     parser.add_argument("--ready-timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=background_roles(),
+        metavar="SERVICE.ROLE",
+        help="leave this role out, to run it yourself (a debugger, a crash test); repeatable, e.g. billing.worker",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     urls = {
@@ -228,7 +245,7 @@ def main() -> None:
     RUN_DIR.mkdir(exist_ok=True)
     nats_cmd = embedded_nats(urls["nats"])
     asyncio.run(ensure_database(urls["database"]))
-    manager = build_manager(urls, nats_cmd, args.workers)
+    manager = build_manager(urls, nats_cmd, args.workers, frozenset(args.without))
     migrate(urls)  # needs only Postgres; an embedded NATS starts with the services below
     demo = seed_demo(urls)
     waiter = threading.Thread(target=wait_until_ready, args=(manager, started, args.ready_timeout, demo), daemon=True)

@@ -102,7 +102,7 @@ async def test_worker_killed_three_times_stores_each_event_once_and_rollups_matc
     await ensure_stream(nc.jetstream(), ROUTER_STREAM, namespace)
     events = usage_events()
     worker = await kill_during_load(
-        lambda: service_process("analytics", "worker", env).start(),
+        service_process("analytics", "worker", env).start(),
         in_parts(JetStreamPublisher(nc.jetstream(), namespace), events, 4),
         lambda: count_rows(engine),
     )

@@ -88,11 +88,8 @@ async def test_worker_killed_three_times_debits_each_request_exactly_once(
         await eventually(lambda: _subscribed(nc, namespace), within=30, what="the worker's consumers")
         for user in USERS:
             await publisher.publish(UserRegisteredV1(event_id=f"reg-{user}", user_id=user))
-        worker.stop()  # set up; the workers under load are started (and killed) by kill_during_load
         parts = [functools.partial(produce, publisher, range(i, i + 500)) for i in range(0, EVENTS, 500)]
-        worker = await kill_during_load(
-            lambda: service_process("billing", "worker", env).start(), parts, _usage_rows(engine)
-        )
+        worker = await kill_during_load(worker, parts, _usage_rows(engine))
         await eventually(lambda: _all_settled(engine), within=45, what=f"{EVENTS} usage transactions")
         await eventually(lambda: _bucket_matches_ledger(engine, nc, namespace), within=20, what="balances bucket")
     finally:

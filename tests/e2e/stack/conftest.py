@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,18 +22,15 @@ from tollway.testing.stack import RunningStack
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(scope="module")
-def stack(
-    migrated_database_url: str, test_infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningStack]:
+@contextmanager
+def running_stack(database_url: str, infra: LocalInfra, run_dir: Path, *args: str) -> Iterator[RunningStack]:
     """Start the stack, wait for its banner (at most 60 s), and check it stops cleanly on Ctrl-C afterwards."""
-    run_dir = tmp_path_factory.mktemp("stack")
     offset = free_port() % 20_000 + 20_000 - 8080
     env = {
         **os.environ,
-        "TOLLWAY_DATABASE_URL": migrated_database_url,
-        "TOLLWAY_NATS_URL": test_infra.nats_url,
-        "TOLLWAY_REDIS_URL": test_infra.redis_url,
+        "TOLLWAY_DATABASE_URL": database_url,
+        "TOLLWAY_NATS_URL": infra.nats_url,
+        "TOLLWAY_REDIS_URL": infra.redis_url,
         "TOLLWAY_PORT_OFFSET": str(offset),
         "TOLLWAY_NAMESPACE": f"stack{offset}",
         "TOLLWAY_LOG_LEVEL": "WARNING",
@@ -42,7 +40,7 @@ def stack(
     started = time.monotonic()
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "deploy/local/stack.py")],
+            [sys.executable, str(ROOT / "deploy/local/stack.py"), *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -58,6 +56,26 @@ def stack(
         process.send_signal(signal.SIGINT)
         code = process.wait(30)
         leftovers = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True, check=False)
-        asyncio.run(purge_namespace(test_infra.nats_url, test_infra.redis_url, f"stack{offset}"))
+        asyncio.run(purge_namespace(infra.nats_url, infra.redis_url, f"stack{offset}"))
     assert code in (0, 130), log.read_text()
     assert leftovers.stdout.strip() == ""
+
+
+@pytest.fixture(scope="module")
+def stack(
+    migrated_database_url: str, test_infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningStack]:
+    """The stack exactly as ``make run`` starts it."""
+    with running_stack(migrated_database_url, test_infra, tmp_path_factory.mktemp("stack")) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def stack_without_workers(
+    migrated_database_url: str, test_infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningStack]:
+    """The stack minus billing's and analytics' workers, which the test runs (and kills) itself."""
+    run_dir = tmp_path_factory.mktemp("stack")
+    args = ("--without", "billing.worker", "--without", "analytics.worker")
+    with running_stack(migrated_database_url, test_infra, run_dir, *args) as started:
+        yield started

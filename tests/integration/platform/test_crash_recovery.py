@@ -81,7 +81,7 @@ async def test_relay_killed_twice_loses_and_duplicates_nothing(
 
     parts = [functools.partial(produce, range(start, min(start + 1700, 5000))) for start in range(0, 5000, 1700)]
     relay = await kill_during_load(
-        lambda: service_process("inference_router", "relay", env).start(),
+        service_process("inference_router", "relay", env).start(),
         parts,
         lambda: sent_rows(engine),
         progress=200,

@@ -54,6 +54,14 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def restarted(self) -> ManagedProcess:
+        """A new process with the same command, environment and log file (what a supervisor would do)."""
+        again = ManagedProcess(self.name, self._argv)
+        again._env = self._env
+        again.log_path.unlink()
+        again.log_path = self.log_path
+        return again.start()
+
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -133,20 +141,19 @@ async def eventually(
 
 
 async def kill_during_load(
-    start: Callable[[], ManagedProcess],
+    process: ManagedProcess,
     parts: Sequence[Callable[[], Coroutine[None, None, None]]],
     effects: Callable[[], Awaitable[int]],
     *,
     progress: int = 150,
     within: float = 30.0,
 ) -> ManagedProcess:
-    """Feed the load part by part; while each part but the last arrives, SIGKILL and restart the process.
+    """Feed the load part by part; while each part but the last arrives, SIGKILL ``process`` and start it again.
 
     The kill waits for ``progress`` new effects of the part being fed, so it always lands mid-load on a live
     process, however slow the machine: a part must hold more than ``progress`` items, and nothing later is fed
     before the kill, so the awaited progress is always reachable. Returns the process left running.
     """
-    process = start()
     feeding: asyncio.Task[None] | None = None
     try:
         for index, part in enumerate(parts):
@@ -154,12 +161,14 @@ async def kill_during_load(
             feeding = asyncio.create_task(part())
             if index < len(parts) - 1:
 
-                async def progressed(floor: int = before + progress) -> bool:
+                async def progressed(floor: int = before + progress, load: asyncio.Task[None] = feeding) -> bool:
+                    if load.done():
+                        load.result()  # a load that failed stops the wait with its own error
                     return await effects() >= floor
 
                 await eventually(progressed, within=within, what=f"{progress} effects before kill {index}")
                 process.kill()
-                process = start()
+                process = process.restarted()
             await feeding
     except BaseException:
         if feeding:
