@@ -84,14 +84,12 @@ async def test_key_in_path_works_and_leaves_no_trace(
     assert (failed.status_code, failed.json()["error"]["type"]) == (500, "api_error")  # Anthropic's shape, no traceback
     secret = account.key[3:]  # without the tw_ prefix, so a redacted form would not hide a leak
     assert secret not in metrics
-    assert "/v1/chat/completions" in metrics
-    served = [
-        s
-        for s in spans.get_finished_spans()
-        if "asgi" in (s.instrumentation_scope.name if s.instrumentation_scope else "")
-    ]
-    recorded = [str(span.name) + str(dict(span.attributes or {})) for span in served]
-    assert any("/v1/chat/completions" in text for text in recorded)
+    assert 'tollway_hot_request_seconds_count{route="chat_completions",service="gateway",status="200"}' in metrics
+    # The SDKs trace their own calls (the URL holds the key, on the client's side); the rest is the gateway's.
+    server_side_spans = [s for s in spans.get_finished_spans() if not s.name.startswith(("anthropic.", "openai."))]
+    recorded = [str(span.name) + str(dict(span.attributes or {})) for span in server_side_spans]
+    assert "chat_completions{}" in recorded  # the hot route's own span (the Edge serves it outside Litestar)
+    assert any("/v1/models" in text for text in recorded)  # Litestar's tracing, for the routes it still serves
     assert not [text for text in recorded if secret in text]
     # The test's own clients log the URLs they call; everything else is the gateway side (and the fake router).
     server_side = [r for r in recorder.records if not r.name.startswith(("httpx", "openai", "anthropic"))]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -11,9 +11,10 @@ from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.plugins.prometheus import PrometheusConfig
-from litestar.types import ControllerRouterHandler
+from litestar.types import ASGIApp, ControllerRouterHandler
 
 from tollway.platform.health import HealthController, MetricsController
+from tollway.platform.hot_path import DirectRoutes
 from tollway.platform.identity import IDENTITY_HEADER, SIGNATURE_HEADER, Identity, IdentityError, verify_identity
 from tollway.platform.infra import Infra, open_infra
 from tollway.platform.settings import InfraSettings
@@ -33,13 +34,13 @@ def service_app(
     redis: bool = False,
     http: bool = False,
     lifespans: Sequence[Lifespan] = (),
-    hot_paths: Sequence[str] = (),
+    hot_routes: Mapping[str, ASGIApp] | None = None,
 ) -> Litestar:
     """A Litestar app whose lifespan opens the service's infra into ``app.state.infra``.
 
     ``lifespans`` run inside it, in order, so a service's own background tasks start after the infra is open and
-    stop (flushing what they hold) before it closes. ``hot_paths`` (regexes) skip the generic tracing and metrics
-    middleware, which cost ~30% of a request's CPU: those routes record one span and one histogram themselves.
+    stop (flushing what they hold) before it closes. ``hot_routes`` (exact path → raw ASGI function) are served
+    before Litestar by ``DirectRoutes``: its middleware cost about a third of a request's CPU on those routes.
     """
 
     @asynccontextmanager
@@ -52,16 +53,18 @@ def service_app(
                     await stack.enter_async_context(extra(app))
                 yield
 
-    quiet = ["/health", "/ready", "/metrics", *hot_paths]
-    prometheus = PrometheusConfig(app_name=service.replace("-", "_"), group_path=True, exclude=list(hot_paths))
-    return Litestar(
+    prometheus = PrometheusConfig(app_name=service.replace("-", "_"), group_path=True)
+    app = Litestar(
         route_handlers=[HealthController, MetricsController, *route_handlers],
         lifespan=[lifespan],
         middleware=[prometheus.middleware],
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=quiet))],
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/health", "/ready", "/metrics"]))],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
         debug=False,
     )
+    if hot_routes:
+        app.asgi_handler = DirectRoutes(app.asgi_handler, hot_routes, app)
+    return app
 
 
 def infra_of(request: Request[Any, Any, Any]) -> Infra:

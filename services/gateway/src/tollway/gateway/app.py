@@ -7,7 +7,7 @@ from litestar import Litestar
 from tollway.gateway.api.admin import admin_router
 from tollway.gateway.api.edge import Edge
 from tollway.gateway.api.owners import user_account
-from tollway.gateway.api.public import public_routes
+from tollway.gateway.api.public import HOT_ROUTES, public_routes
 from tollway.gateway.bootstrap import GatewayRuntime
 from tollway.gateway.settings import GatewaySettings
 from tollway.platform.http import service_app
@@ -24,6 +24,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         redis=True,
         http=True,
         lifespans=[runtime.lifespan],
+        hot_routes=HOT_ROUTES,
     )
     # Outermost, before tracing and metrics see the path: ``/ak/{key}/...`` loses its key here.
     app.asgi_handler = Edge(app.asgi_handler)

@@ -19,9 +19,9 @@ def create_app(settings: InferenceRouterSettings) -> Litestar:
     return service_app(
         SERVICE,
         settings,
-        [chat, catalog, CircuitBreakerController],
+        [catalog, CircuitBreakerController],
         redis=True,
         http=True,
         lifespans=[router_lifespan],
-        hot_paths=[CHAT_PATH],
+        hot_routes={CHAT_PATH: chat},
     )

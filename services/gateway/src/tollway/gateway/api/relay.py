@@ -23,8 +23,11 @@ RELAYED_HEADERS = ("content-type", "content-encoding", "cache-control", "retry-a
 
 async def forward(
     receive: Any, send: Any, services: PublicServices, admitted: Admitted, client_headers: dict[str, str]
-) -> None:
-    """Relay the router's answer; a client that leaves cancels the router call; always settle afterwards."""
+) -> int:
+    """Relay the router's answer; a client that leaves cancels the router call; always settle afterwards.
+
+    Returns the status the client saw: the router's, 502 when it could not be reached, 499 when the client left.
+    """
     relay = Relay(admitted, send)
     watch = DisconnectWatch(receive)
     try:
@@ -33,14 +36,16 @@ async def forward(
     except asyncio.CancelledError:
         if not watch.swallow():
             raise
+        return 499
     except Exception as exc:
         watch.stop()
-        await relay.fail(exc)
+        return await relay.fail(exc)
     finally:
         watch.stop()
         relay.let_go()
         # Its own tracked task: a cancelled request still settles, and the client does not wait for it.
         services.settlements.spawn(handlers.settle_chat(services.ports, admitted, relay.status, relay.usage()))
+    return relay.status
 
 
 class Relay:
@@ -65,15 +70,18 @@ class Relay:
             await self._whole(start, response)
         self.finished = True
 
-    async def fail(self, exc: Exception) -> None:
+    async def fail(self, exc: Exception) -> int:
+        """Answer with the error when nothing was sent yet; returns the status the client saw."""
         call = self._admitted.call
         if isinstance(exc, RouterError):
             error: PublicError = RouterUnavailableError("the inference router could not be reached; please retry")
         else:
             log.error("relaying %s failed", call.request_id, exc_info=exc)
             error = InternalError("the gateway failed while relaying the answer")
-        if not self.started:  # otherwise the client sees the answer end early, never a traceback
-            await send_error(self._send, call.api, error, call.request_id, self._admitted.headers)
+        if self.started:  # the client sees the answer end early, never a traceback
+            return self.status
+        await send_error(self._send, call.api, error, call.request_id, self._admitted.headers)
+        return error.status
 
     def usage(self) -> Usage | None:
         return self._tap.usage() if self.finished else None

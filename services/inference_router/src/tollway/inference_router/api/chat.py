@@ -8,10 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgspec
-from litestar import asgi
 from litestar.types import Receive, Scope, Send
 
-from tollway.contracts.internal_api import API_HEADER, CHAT_PATH, REQUEST_ID_HEADER, PublicApiName
+from tollway.contracts.internal_api import API_HEADER, REQUEST_ID_HEADER, PublicApiName
 from tollway.inference_router.bootstrap import RouterServices
 from tollway.inference_router.domain.commands import ServeChat
 from tollway.inference_router.handlers import serve_chat
@@ -31,7 +30,6 @@ class ClientGoneError(Exception):
     pass
 
 
-@asgi(CHAT_PATH, is_mount=False, copy_scope=False)
 async def chat(scope: Scope, receive: Receive, send: Send) -> None:
     headers = dict(scope["headers"])
     carrier = {"traceparent": _text(headers, "traceparent") or ""}
