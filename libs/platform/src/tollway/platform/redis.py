@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 
-def open_redis(url: str) -> Redis:
-    """A pooled asyncio client; connections open lazily on first command."""
-    return Redis.from_url(url, decode_responses=False, health_check_interval=30)
+def open_redis(url: str, *, max_connections: int = 256, wait_s: float = 5.0) -> Redis:
+    """A pooled asyncio client; connections open lazily on first command.
+
+    The pool blocks: a caller finding every connection busy waits up to ``wait_s`` for one. redis-py's default
+    pool raises "Too many connections" at once instead, which turned a burst of 64 concurrent requests into 503s.
+    """
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=wait_s, decode_responses=False, health_check_interval=30
+    )
+    return Redis.from_pool(pool)  # the client owns the pool: closing it closes the connections
 
 
 class RedisKeys:
