@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -19,7 +18,14 @@ from tollway.contracts import RequestCompletedV1, UserRegisteredV1, encode
 from tollway.contracts.streams import BALANCES_BUCKET
 from tollway.platform.messaging import JetStreamPublisher, Namespace
 from tollway.testing.infra import LocalInfra
-from tollway.testing.processes import ManagedProcess, eventually, kill_during_load, service_env, service_process
+from tollway.testing.processes import (
+    ManagedProcess,
+    assert_billing_verifies,
+    eventually,
+    kill_during_load,
+    service_env,
+    service_process,
+)
 
 EVENTS = 2_000
 USERS = [f"usr_{i:02d}" for i in range(20)]
@@ -98,16 +104,7 @@ async def test_worker_killed_three_times_debits_each_request_exactly_once(
     rows, distinct, debited = await ledger(engine)
     assert (rows, distinct) == (EVENTS, EVENTS)
     assert debited == sum(usage(i).cost_micros for i in range(EVENTS))
-    verify = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "tollway.billing", "verify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    await assert_billing_verifies(env)
 
 
 async def _subscribed(nc: NatsClient, namespace: Namespace) -> bool:

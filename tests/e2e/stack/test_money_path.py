@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any
@@ -23,7 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tollway.contracts import RequestCompletedV1, decode
 from tollway.testing.infra import LocalInfra
-from tollway.testing.processes import ManagedProcess, eventually, kill_during_load, service_env, service_process
+from tollway.testing.processes import (
+    ManagedProcess,
+    assert_billing_verifies,
+    eventually,
+    kill_during_load,
+    service_env,
+    service_process,
+)
 from tollway.testing.stack import RunningStack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("money_path")]
@@ -181,16 +186,7 @@ async def test_every_request_is_debited_and_recorded_exactly_once_across_worker_
     assert debits == completed  # each request debited once (a duplicate id fails in _pairs), to the micro-dollar
     assert rows == completed  # and stored once, with the event's cost
     assert sum(debits.values()) == sum(rows.values()) == sum(completed.values())
-    verify = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "tollway.billing", "verify"],
-        env={**os.environ, **worker_env("billing")},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    await assert_billing_verifies(worker_env("billing"))
 
 
 async def grant(stack: RunningStack, amount_micros: int) -> None:

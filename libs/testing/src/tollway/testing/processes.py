@@ -176,3 +176,17 @@ async def kill_during_load(
         process.stop()
         raise
     return process
+
+
+async def assert_billing_verifies(env: Mapping[str, str]) -> None:
+    """Run ``python -m tollway.billing verify`` with ``env`` (the BILLING_* settings) and require a clean report."""
+    verify = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "tollway.billing", "verify"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
