@@ -54,14 +54,6 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def restarted(self) -> ManagedProcess:
-        """A new process with the same command, environment and log file (what a supervisor would do)."""
-        again = ManagedProcess(self.name, self._argv)
-        again._env = self._env
-        again.log_path.unlink()
-        again.log_path = self.log_path
-        return again.start()
-
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -152,7 +144,7 @@ async def kill_during_load(
 
     The kill waits for ``progress`` new effects of the part being fed, so it always lands mid-load on a live
     process, however slow the machine: a part must hold more than ``progress`` items, and nothing later is fed
-    before the kill, so the awaited progress is always reachable. Returns the process left running.
+    before the kill, so the awaited progress is always reachable. Returns ``process``, running.
     """
     feeding: asyncio.Task[None] | None = None
     try:
@@ -168,7 +160,7 @@ async def kill_during_load(
 
                 await eventually(progressed, within=within, what=f"{progress} effects before kill {index}")
                 process.kill()
-                process = process.restarted()
+                process.start()  # same command, environment and log file: what a supervisor would do
             await feeding
     except BaseException:
         if feeding:

@@ -11,7 +11,6 @@ from litestar.handlers import ASGIRouteHandler, asgi
 from tollway.contracts.internal_api import PublicApiName
 from tollway.gateway import handlers
 from tollway.gateway.api.auth import key_from_headers
-from tollway.gateway.api.edge import RAW_RECEIVE
 from tollway.gateway.api.exchange import ClientGoneError, Scope, encode_headers, read_body, request_headers, send_whole
 from tollway.gateway.api.public_errors import send_error
 from tollway.gateway.api.relay import forward
@@ -70,7 +69,8 @@ def public_routes() -> list[ASGIRouteHandler]:
 async def _traced_chat(scope: Scope, receive: Any, send: Any, api: PublicApiName, route: str) -> None:
     headers = request_headers(scope)
     with hot_request("gateway", route, headers) as outcome:
-        outcome.status = await _chat(scope, scope.get(RAW_RECEIVE, receive), send, api, headers)
+        # Served before any middleware, so ``receive`` is the server's own: no span per body chunk.
+        outcome.status = await _chat(scope, receive, send, api, headers)
 
 
 async def _chat(scope: Scope, receive: Any, send: Any, api: PublicApiName, headers: dict[str, str]) -> int:
