@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from tollway.fakellm import anthropic_api, openai_api
+from tollway.fakellm import anthropic_api, bedrock_api, openai_api
 from tollway.fakellm.errors import provider_for_path
 from tollway.fakellm.exchange import Incoming
 from tollway.fakellm.recording import RECORDER
@@ -57,6 +57,11 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
 async def _serve_http(scope: Scope, receive: Receive, send: Send) -> None:
     path: str = scope["path"]
     methods = ROUTES.get(path)
+    if methods is None and path.startswith(bedrock_api.PATH_PREFIX) and scope["method"] == "POST":
+        body = await read_body(receive)
+        raw_path: bytes = scope.get("raw_path") or path.encode()
+        await bedrock_api.converse(Incoming(path, scope["headers"], body, receive), send, raw_path, DEFAULTS)
+        return
     if methods is None:
         await send_error(send, provider_for_path(path), 404, f"fakellm: no route for {path}")
         return

@@ -4,6 +4,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
+import msgspec
+
 from tollway.fakellm.controls import Controls
 from tollway.fakellm.errors import Provider, error_body
 
@@ -42,16 +44,36 @@ async def send_error(send: Send, provider: Provider, status: int, message: str, 
     await send_json(send, status, error_body(provider, status, message), extra)
 
 
+async def send_bedrock_error(
+    send: Send, status: int, error_type: str, message: str, retry_after: str | None = None
+) -> None:
+    """AWS's rest-json error: the error name in ``x-amzn-ErrorType`` (botocore reads it) and ``{"message"}``."""
+    extra = [(b"x-amzn-errortype", error_type.encode())]
+    if retry_after is not None:
+        extra.append((b"retry-after", retry_after.encode()))
+    await send_json(send, status, msgspec.json.encode({"message": message}), extra)
+
+
 async def sleep_ms(milliseconds: float) -> None:
     if milliseconds > 0:
         await asyncio.sleep(milliseconds / 1000)
 
 
 async def send_stream(
-    send: Send, receive: Receive, events: Sequence[bytes], first_token: int, controls: Controls
+    send: Send,
+    receive: Receive,
+    events: Sequence[bytes],
+    first_token: int,
+    controls: Controls,
+    *,
+    content_type: bytes | None = None,
 ) -> None:
-    """Write SSE events: preamble at once, then tokens after the TTFT delay, paced, maybe cut short."""
-    await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+    """Write stream events (SSE unless ``content_type`` says otherwise).
+
+    The preamble goes at once, then tokens after the TTFT delay, paced, maybe cut short.
+    """
+    headers = _SSE_HEADERS if content_type is None else [(b"content-type", content_type)]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     if not controls.first_token_delay_ms and not controls.tokens_per_second and controls.disconnect_after is None:
         # Nothing to pace or cut: one write is byte-identical for the client and far cheaper.
         await send({"type": "http.response.body", "body": b"".join(events)})
