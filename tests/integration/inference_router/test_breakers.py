@@ -78,7 +78,7 @@ async def test_breaker_opens_short_circuits_and_is_shared_and_resettable(
 async def test_half_open_after_the_interval_then_a_good_probe_closes_it(
     router: RouterUnderTest, redis_client: Redis
 ) -> None:
-    key = RedisKeys("inference_router", router.namespace).key("breaker", "primary/fake-ok")
+    key = RedisKeys("inference_router", router.namespace).tagged("breaker", "breakers", "primary/fake-ok")
     expired = {"phase": "open", "open_until": time.time() - 0.1, "reopens": 0}
     await redis_client.set(key, msgspec.json.encode(expired))
     admin = router.headers(role="admin")

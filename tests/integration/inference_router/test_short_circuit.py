@@ -46,7 +46,8 @@ async def test_an_open_breaker_short_circuits_in_under_5_ms(redis_client: Redis,
     book = RedisBreakerBook(redis_client, RedisKeys("inference_router", redis_prefix), CircuitBreaker())
     open_state = {"phase": "open", "open_until": time.time() + 60}
     await redis_client.set(
-        RedisKeys("inference_router", redis_prefix).key("breaker", "p/u"), msgspec.json.encode(open_state)
+        RedisKeys("inference_router", redis_prefix).tagged("breaker", "breakers", "p/u"),
+        msgspec.json.encode(open_state),
     )
     events = Events()
     ports = RouterPorts(

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import aiohttp
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
-from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,7 +18,7 @@ from tollway.contracts import ALL_BUCKETS, ALL_STREAMS
 from tollway.platform.db import make_engine
 from tollway.platform.http_client import open_http_client
 from tollway.platform.messaging import Namespace, nats_connection, provision
-from tollway.platform.redis import open_redis
+from tollway.platform.redis import RedisClient, open_redis
 from tollway.platform.settings import InfraSettings
 
 ReadinessCheck = Callable[[], Awaitable[None]]
@@ -34,7 +33,7 @@ class Infra:
     ns: Namespace
     engine: AsyncEngine | None = None
     nc: NatsClient | None = None
-    redis: Redis | None = None
+    redis: RedisClient | None = None
     http: aiohttp.ClientSession | None = None
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
@@ -74,7 +73,7 @@ async def open_infra(
             infra.checks["postgres"] = _postgres_check(infra.engine)
         if nats:
             infra.nc = await stack.enter_async_context(nats_connection(settings.nats_url, service))
-            await provision(infra.js, ALL_STREAMS, ALL_BUCKETS, infra.ns)
+            await provision(infra.js, ALL_STREAMS, ALL_BUCKETS, infra.ns, settings.nats_replicas)
             infra.checks["nats"] = _nats_check(infra)
         if redis:
             infra.redis = open_redis(settings.redis_url)
@@ -111,7 +110,7 @@ def _nats_check(infra: Infra) -> ReadinessCheck:
     return check
 
 
-def _redis_check(client: Redis) -> ReadinessCheck:
+def _redis_check(client: RedisClient) -> ReadinessCheck:
     async def check() -> None:
         await client.ping()
 

@@ -1,30 +1,80 @@
-"""Redis client lifespan and the ``<service>:<entity>:<id>`` key convention (services never share keys)."""
+"""Redis client lifespan (one server or a Redis Cluster) and the ``<service>:<entity>:<id>`` key convention."""
 
 from __future__ import annotations
 
+from typing import TypeAlias
+from urllib.parse import unquote, urlsplit
+
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+
+RedisClient: TypeAlias = Redis | RedisCluster
+CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}  # scheme -> TLS
 
 
-def open_redis(url: str, *, max_connections: int = 256, wait_s: float = 5.0) -> Redis:
+def open_redis(url: str, *, max_connections: int = 256, wait_s: float = 5.0) -> RedisClient:
     """A pooled asyncio client; connections open lazily on first command.
 
-    The pool blocks: a caller finding every connection busy waits up to ``wait_s`` for one. redis-py's default
-    pool raises "Too many connections" at once instead, which turned a burst of 64 concurrent requests into 503s.
+    ``redis+cluster://host:port[,host:port...]`` (``rediss+cluster://`` with TLS) opens a Redis Cluster client
+    seeded with those nodes; it discovers the rest and follows slot moves and failovers itself. Any other URL
+    opens a single-server client.
+
+    The single-server pool blocks: a caller finding every connection busy waits up to ``wait_s`` for one. redis-py's
+    default pool raises "Too many connections" at once instead, which turned a burst of 64 concurrent requests into
+    503s. The cluster client has no blocking pool, so it gets the same number of connections per node.
     """
+    if urlsplit(url).scheme in CLUSTER_SCHEMES:
+        return open_redis_cluster(url, max_connections=max_connections)
     pool = BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=wait_s, decode_responses=False, health_check_interval=30
     )
     return Redis.from_pool(pool)  # the client owns the pool: closing it closes the connections
 
 
+def open_redis_cluster(url: str, *, max_connections: int = 256) -> RedisCluster:
+    """A Redis Cluster client from a ``redis+cluster://[user:password@]host:port[,host:port...]`` URL."""
+    parts = urlsplit(url)
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    username, _, password = credentials.partition(":")
+    nodes = [_node(address) for address in hosts.split(",") if address]
+    if not nodes:
+        raise ValueError(f"a Redis Cluster URL needs at least one host:port, got {parts.scheme}://…")
+    return RedisCluster(
+        startup_nodes=nodes,
+        username=unquote(username) or None,
+        password=unquote(password) or None,
+        ssl=CLUSTER_SCHEMES[parts.scheme],
+        max_connections=max_connections,
+        decode_responses=False,
+        health_check_interval=30,
+    )
+
+
+def _node(address: str) -> ClusterNode:
+    host, _, port = address.rpartition(":")
+    if not host:
+        return ClusterNode(address, 6379)
+    return ClusterNode(host.strip("[]"), int(port))
+
+
 class RedisKeys:
-    """Builds keys owned by one service; ``prefix`` isolates tests the way a namespace isolates subjects."""
+    """Builds keys owned by one service; ``prefix`` isolates tests the way a namespace isolates subjects.
+
+    Redis Cluster runs a Lua script or a multi-key command only when every key maps to one slot. ``tagged`` keys
+    carry a ``{tag}`` hash tag, so keys built with the same tag always share a slot whatever else they contain.
+    """
 
     def __init__(self, service: str, prefix: str = "") -> None:
+        if "{" in prefix or "}" in prefix:
+            raise ValueError("a key prefix must not contain braces: they would become the keys' hash tag")
         self._root = f"{prefix}:{service}" if prefix else service
 
     def key(self, entity: str, *parts: str | int) -> str:
         return ":".join((self._root, entity, *(str(p) for p in parts)))
+
+    def tagged(self, entity: str, tag: str, *parts: str | int) -> str:
+        """``<root>:<entity>:{<tag>}:<parts>``: every key with the same ``tag`` lands in one cluster slot."""
+        return self.key(entity, "{" + tag + "}", *parts)
 
     @property
     def pattern(self) -> str:

@@ -7,13 +7,12 @@ import logging
 import time
 from importlib import resources
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tollway.gateway.domain.admission import AdmissionPlan, Decision, Outcome, WindowState
 from tollway.gateway.domain.ratelimits import Kind, Window
 from tollway.gateway.domain.rejections import ServiceUnavailableError
-from tollway.platform.redis import RedisKeys
+from tollway.platform.redis import RedisClient, RedisKeys
 
 log = logging.getLogger(__name__)
 NO_CREDIT_GATE = -1
@@ -30,7 +29,7 @@ class RedisAdmission:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         keys: RedisKeys,
         *,
         hold_ttl_ms: int,

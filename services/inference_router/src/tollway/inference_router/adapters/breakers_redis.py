@@ -7,21 +7,21 @@ from collections.abc import Callable, Sequence
 from typing import cast
 
 import msgspec
-from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from tollway.inference_router.domain.breaker import BreakerState, CircuitBreaker
 from tollway.inference_router.domain.routing import BreakerSignal
-from tollway.platform.redis import RedisKeys
+from tollway.platform.redis import RedisClient, RedisKeys
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(BreakerState).decode
 STATE_TTL_S = 24 * 3600
 CLOSED = BreakerState()
+SLOT_TAG = "breakers"  # every breaker and cooldown key shares one Redis Cluster slot, so one MGET reads them all
 
 
 class RedisBreakerBook:
-    """``breaker:<deployment>`` holds the state machine; ``cooldown:<deployment>`` a provider's Retry-After.
+    """``breaker:{breakers}:<deployment>`` holds the state machine, ``cooldown:{breakers}:<…>`` a Retry-After.
 
     Reads are cached in-process for ``cache_s`` (default 0.1 s), so the hot path usually costs no round trip; a
     replica sees another replica's change within that time and its own at once (it drops the key on write). A
@@ -29,12 +29,15 @@ class RedisBreakerBook:
     compare-and-set (WATCH) because replicas update the same breaker concurrently.
     """
 
-    def __init__(self, redis: Redis, keys: RedisKeys, breaker: CircuitBreaker, cache_s: float = 0.1) -> None:
+    def __init__(self, redis: RedisClient, keys: RedisKeys, breaker: CircuitBreaker, cache_s: float = 0.1) -> None:
         self._redis = redis
         self._keys = keys
         self._breaker = breaker
         self._cache_s = cache_s
         self._cached: dict[tuple[str, ...], tuple[float, list[bytes | None]]] = {}
+
+    def _name(self, kind: str, key: str) -> str:
+        return self._keys.tagged(kind, SLOT_TAG, key)
 
     async def unavailable(self, keys: Sequence[str]) -> set[str]:
         values = await self._read(tuple(keys))
@@ -49,7 +52,7 @@ class RedisBreakerBook:
         hit = self._cached.get(keys)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
-        names = [self._keys.key("breaker", k) for k in keys] + [self._keys.key("cooldown", k) for k in keys]
+        names = [self._name("breaker", k) for k in keys] + [self._name("cooldown", k) for k in keys]
         values = cast(list[bytes | None], await self._redis.mget(names))
         self._cached[keys] = (time.monotonic() + self._cache_s, values)
         return values
@@ -87,11 +90,11 @@ class RedisBreakerBook:
         now = time.time()
         if retry_after:
             self._forget(key)
-            await self._redis.set(self._keys.key("cooldown", key), b"1", px=max(1, int(retry_after * 1000)))
+            await self._redis.set(self._name("cooldown", key), b"1", px=max(1, int(retry_after * 1000)))
         await self._update(key, lambda s: self._breaker.record(s, signal, now, retry_after))
 
     async def _update(self, key: str, change: Callable[[BreakerState], BreakerState]) -> None:
-        name = self._keys.key("breaker", key)
+        name = self._name("breaker", key)
         self._forget(key)
         async with self._redis.pipeline(transaction=True) as pipe:
             for _ in range(10):
@@ -110,7 +113,7 @@ class RedisBreakerBook:
                     continue
 
     async def states(self) -> dict[str, BreakerState]:
-        prefix = self._keys.key("breaker", "")
+        prefix = self._name("breaker", "")
         names = [name async for name in self._redis.scan_iter(match=prefix + "*", count=500)]
         values = await self._redis.mget(names) if names else []
         now = time.time()
@@ -121,14 +124,14 @@ class RedisBreakerBook:
         }
 
     async def state(self, key: str) -> BreakerState:
-        raw = await self._redis.get(self._keys.key("breaker", key))
+        raw = await self._redis.get(self._name("breaker", key))
         return self._breaker.current(_decode(raw), time.time()) if raw is not None else CLOSED
 
     async def reset(self, key: str | None = None) -> int:
         self._cached.clear()
         if key is not None:
-            return int(await self._redis.delete(self._keys.key("breaker", key), self._keys.key("cooldown", key)))
+            return int(await self._redis.delete(self._name("breaker", key), self._name("cooldown", key)))
         names = []
-        for pattern in (self._keys.key("breaker", "*"), self._keys.key("cooldown", "*")):
+        for pattern in (self._name("breaker", "*"), self._name("cooldown", "*")):
             names += [name async for name in self._redis.scan_iter(match=pattern, count=500)]
         return int(await self._redis.delete(*names)) if names else 0
