@@ -24,6 +24,7 @@ class InfraSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/tollway"
     nats_url: str = "nats://127.0.0.1:4222"
+    nats_replicas: int = 1  # copies of every stream and KV bucket this process provisions (3 on a NATS cluster)
     redis_url: str = "redis://127.0.0.1:6379/0"
     namespace: str = ""
     host: str = "127.0.0.1"

@@ -19,7 +19,12 @@ _NS_PER_S = 1_000_000_000
 
 
 async def connect_nats(url: str, name: str) -> NatsClient:
-    """Connect and keep reconnecting forever: a NATS restart must never need a process restart."""
+    """Connect and keep reconnecting forever: a NATS restart must never need a process restart.
+
+    ``url`` may list several servers separated by commas (the nodes of a cluster); the client picks one and fails
+    over to the others, and learns the rest of the cluster from the server it reaches.
+    """
+    servers = [server.strip() for server in url.split(",") if server.strip()]
 
     async def on_error(exc: Exception) -> None:
         log.warning("nats error: %s", exc)
@@ -31,7 +36,7 @@ async def connect_nats(url: str, name: str) -> NatsClient:
         log.info("nats reconnected")
 
     return await nats.connect(
-        url,
+        servers,
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
@@ -52,7 +57,7 @@ async def nats_connection(url: str, name: str) -> AsyncIterator[NatsClient]:
             await nc.drain()
 
 
-def stream_config(spec: StreamSpec, ns: Namespace) -> api.StreamConfig:
+def stream_config(spec: StreamSpec, ns: Namespace, replicas: int = 1) -> api.StreamConfig:
     return api.StreamConfig(
         name=ns.stream(spec.name),
         subjects=[ns.subject(s) for s in spec.subjects],
@@ -61,36 +66,55 @@ def stream_config(spec: StreamSpec, ns: Namespace) -> api.StreamConfig:
         retention=api.RetentionPolicy.LIMITS,
         max_age=spec.max_age_s,
         duplicate_window=spec.duplicate_window_s,
+        num_replicas=replicas,
     )
 
 
-async def ensure_stream(js: JetStreamContext, spec: StreamSpec, ns: Namespace) -> None:
-    """Create the stream, or update it when its declared config changed; a no-op when it matches."""
-    config = stream_config(spec, ns)
+async def ensure_stream(js: JetStreamContext, spec: StreamSpec, ns: Namespace, replicas: int | None = None) -> None:
+    """Create the stream, or update it when its declared config changed; a no-op when it matches.
+
+    ``replicas`` is the copies JetStream keeps (3 on a cluster: a node can die without losing a write). ``None``
+    (consumers declaring the stream they read) creates a single copy and never changes an existing stream's count.
+    """
     try:
-        current = await js.stream_info(config.name or "")
+        current = await js.stream_info(ns.stream(spec.name))
     except NotFoundError:
-        await js.add_stream(config)
+        await js.add_stream(stream_config(spec, ns, replicas or 1))
         return
+    config = stream_config(spec, ns, replicas or current.config.num_replicas or 1)
     same = current.config.subjects == config.subjects and current.config.max_age == config.max_age
-    if not same or current.config.duplicate_window != config.duplicate_window:
+    same = same and current.config.duplicate_window == config.duplicate_window
+    if not same or current.config.num_replicas != config.num_replicas:
         await js.update_stream(config)
 
 
-async def ensure_bucket(js: JetStreamContext, spec: KeyValueSpec, ns: Namespace) -> None:
+async def ensure_bucket(js: JetStreamContext, spec: KeyValueSpec, ns: Namespace, replicas: int | None = None) -> None:
+    """Create the bucket with ``replicas`` copies, or scale an existing one to that count (``None``: leave it)."""
+    name = ns.bucket(spec.bucket)
     try:
-        await js.key_value(ns.bucket(spec.bucket))
+        await js.key_value(name)
     except BucketNotFoundError:
         await js.create_key_value(
-            api.KeyValueConfig(bucket=ns.bucket(spec.bucket), history=spec.history, description=spec.description)
+            api.KeyValueConfig(bucket=name, history=spec.history, description=spec.description, replicas=replicas or 1)
         )
+        return
+    if replicas is None:
+        return
+    backing = await js.stream_info(f"KV_{name}")  # a bucket is a stream named KV_<bucket>
+    if backing.config.num_replicas != replicas:
+        backing.config.num_replicas = replicas
+        await js.update_stream(backing.config)
 
 
 async def provision(
-    js: JetStreamContext, streams: Iterable[StreamSpec], buckets: Iterable[KeyValueSpec], ns: Namespace
+    js: JetStreamContext,
+    streams: Iterable[StreamSpec],
+    buckets: Iterable[KeyValueSpec],
+    ns: Namespace,
+    replicas: int | None = None,
 ) -> None:
-    """Declare every stream and bucket; safe to run from every process at every start."""
+    """Declare every stream and bucket (with ``replicas`` copies each); safe to run from every process at start."""
     for stream in streams:
-        await ensure_stream(js, stream, ns)
+        await ensure_stream(js, stream, ns, replicas)
     for bucket in buckets:
-        await ensure_bucket(js, bucket, ns)
+        await ensure_bucket(js, bucket, ns, replicas)
