@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from tollway.inference_router.adapters.aws_credentials import AwsCredentialSource
+from tollway.inference_router.adapters.bedrock import BedrockUpstream
 from tollway.inference_router.domain.catalog import Catalog, Provider
 from tollway.inference_router.domain.errors import CatalogError
 from tollway.inference_router.domain.upstream import AnthropicUpstream, OpenAICompatibleUpstream
@@ -26,4 +28,6 @@ def _adapter(provider: Provider, env: Mapping[str, str]) -> ProviderAdapter:
         return OpenAICompatibleUpstream(provider, key)
     if provider.kind == "anthropic":
         return AnthropicUpstream(provider, key)
-    raise CatalogError(f"provider '{provider.id}': kind '{provider.kind}' has no adapter yet (Bedrock is planned)")
+    if key is not None:  # a Bedrock API key replaces SigV4
+        return BedrockUpstream(provider, api_key=key)
+    return BedrockUpstream(provider, credentials=AwsCredentialSource.from_chain(provider.id, provider.aws_profile))

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from tollway.inference_router.domain.errors import UpstreamProtocolError
 from tollway.inference_router.domain.upstream import UpstreamRequest
@@ -69,7 +70,7 @@ class AiohttpTransport:
         async with _translated(wait):
             response = await self._session.request(
                 request.method,
-                request.url,
+                URL(request.url, encoded=True),  # sent as built: a signed path must not be re-quoted
                 data=request.body,
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._timeouts.connect_s),

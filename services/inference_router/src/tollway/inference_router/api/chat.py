@@ -13,6 +13,7 @@ from litestar.types import Receive, Scope, Send
 from tollway.contracts.internal_api import API_HEADER, REQUEST_ID_HEADER, PublicApiName
 from tollway.inference_router.bootstrap import RouterServices
 from tollway.inference_router.domain.commands import ServeChat
+from tollway.inference_router.domain.routing import strategy_named
 from tollway.inference_router.handlers import serve_chat
 from tollway.inference_router.replies import ChatReply, ChatStream
 from tollway.platform.hot_path import hot_request
@@ -54,7 +55,7 @@ async def _chat(services: RouterServices, headers: dict[bytes, bytes], receive: 
         account_id=identity.account_id,
         api_key_id=identity.api_key_id,
         is_anonymous=identity.is_anonymous,
-        routing_strategy="fallback_only" if identity.routing_strategy == "fallback_only" else "primary_first",
+        routing_strategy=strategy_named(identity.routing_strategy),
         started=started,
     )
     answer = await _until_disconnect(receive, serve_chat(command, services.ports))

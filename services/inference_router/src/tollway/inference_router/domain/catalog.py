@@ -20,13 +20,20 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 
 class Provider(Entry, frozen=True, kw_only=True):
-    """An upstream endpoint. ``credential_env`` names the env var holding its key (``None``: no key sent)."""
+    """An upstream endpoint. ``credential_env`` names the env var holding its key (``None``: no key sent).
+
+    ``bedrock`` providers sign with SigV4 from the standard AWS credential chain (env, shared files, SSO,
+    container or instance role) for ``region``; there ``credential_env`` instead names a Bedrock API key
+    (sent as a bearer token), and ``aws_profile`` picks a profile of the shared files.
+    """
 
     id: NonEmpty
     kind: ProviderKind
     base_url: NonEmpty
     credential_env: EnvName | None = None
     headers: dict[str, str] = {}
+    region: NonEmpty | None = None
+    aws_profile: NonEmpty | None = None
 
 
 class Deployment(Entry, frozen=True, kw_only=True):
@@ -105,6 +112,8 @@ def _index_providers(providers: tuple[Provider, ...]) -> dict[str, Provider]:
             raise CatalogError(f"providers[{i}].id: duplicate provider id '{provider.id}'")
         if not provider.base_url.startswith(("http://", "https://")):
             raise CatalogError(f"providers[{i}].base_url: must be an http(s) URL, got '{provider.base_url}'")
+        if provider.kind == "bedrock" and provider.region is None:
+            raise CatalogError(f"providers[{i}].region: required for a bedrock provider (e.g. us-east-1)")
         index[provider.id] = provider
     return index
 

@@ -12,7 +12,14 @@ import msgspec
 
 from tollway.inference_router.domain.catalog import Deployment, Model, Provider
 
-RoutingStrategy = Literal["primary_first", "fallback_only"]
+RoutingStrategy = Literal["primary_first", "fallback_only", "bedrock_only"]
+# The seed system's names for the same strategies (users carry them from there).
+STRATEGY_ALIASES: dict[str, RoutingStrategy] = {
+    "primary_first": "primary_first",
+    "plan_first": "primary_first",
+    "fallback_only": "fallback_only",
+    "bedrock_only": "bedrock_only",
+}
 OutcomeKind = Literal["success", "client_error", "rate_limited", "provider_error", "timeout", "connect_error"]
 BreakerSignal = Literal["success", "failure", "rate_limited"]
 
@@ -22,15 +29,20 @@ _DEPLOYMENT_FAULTS = frozenset({401, 403, 404})
 
 
 class Attempt(msgspec.Struct, frozen=True, kw_only=True):
-    """One deployment to try; ``position`` is its place in the model's list (0 = the primary)."""
+    """One deployment to try; ``position`` is its place in the model's list (0 = the primary).
+
+    ``first`` is the position the strategy starts from: a ``bedrock_only`` user served by the first Bedrock
+    deployment got what they asked for, not a fallback.
+    """
 
     deployment: Deployment
     provider: Provider
     position: int
+    first: int = 0
 
     @property
     def is_fallback(self) -> bool:
-        return self.position > 0
+        return self.position > self.first
 
 
 class AttemptPlan(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,19 +57,30 @@ def plan_attempts(
 ) -> AttemptPlan:
     """The attempt order for ``model``.
 
-    ``primary_first`` walks the model's deployments in order; ``fallback_only`` never uses the first one.
-    Deployments whose key (``provider/upstream_model``) is in ``unavailable`` (breaker open, Retry-After
-    pending) are skipped, the primary included. An empty plan means nothing can be tried now (answer 503).
+    ``primary_first`` walks the model's deployments in order; ``fallback_only`` never uses the first one;
+    ``bedrock_only`` uses only deployments on ``bedrock`` providers (the seed's users who must never reach
+    the primary API). Deployments whose key (``provider/upstream_model``) is in ``unavailable`` (breaker
+    open, Retry-After pending) are skipped, the primary included. An empty plan means nothing can be tried
+    now (answer 503).
     """
-    start = 1 if strategy == "fallback_only" else 0
-    candidates = list(enumerate(model.deployments))[start:]
+    candidates = list(enumerate(model.deployments))
+    if strategy == "fallback_only":
+        candidates = candidates[1:]
+    elif strategy == "bedrock_only":
+        candidates = [(i, d) for i, d in candidates if providers[d.provider].kind == "bedrock"]
+    first = candidates[0][0] if candidates and strategy == "bedrock_only" else 0
     attempts = tuple(
-        Attempt(deployment=deployment, provider=providers[deployment.provider], position=position)
+        Attempt(deployment=deployment, provider=providers[deployment.provider], position=position, first=first)
         for position, deployment in candidates
         if deployment.key not in unavailable
     )
     skipped = tuple(deployment for _, deployment in candidates if deployment.key in unavailable)
     return AttemptPlan(attempts=attempts, skipped=skipped)
+
+
+def strategy_named(name: str) -> RoutingStrategy:
+    """The strategy a user's stored name stands for; names this router does not implement route in order."""
+    return STRATEGY_ALIASES.get(name, "primary_first")
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
