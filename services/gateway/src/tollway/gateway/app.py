@@ -5,6 +5,8 @@ from __future__ import annotations
 from litestar import Litestar
 
 from tollway.gateway.api.admin import admin_router
+from tollway.gateway.api.breakers import breaker_router
+from tollway.gateway.api.console import console_router
 from tollway.gateway.api.edge import Edge
 from tollway.gateway.api.owners import user_account
 from tollway.gateway.api.public import HOT_ROUTES, public_routes
@@ -20,7 +22,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
     app = service_app(
         SERVICE,
         settings,
-        [admin_router(), *public_routes(), user_account],
+        [admin_router(), *public_routes(), user_account, breaker_router(), console_router()],
         redis=True,
         http=True,
         lifespans=[runtime.lifespan],
