@@ -185,6 +185,7 @@ def print_banner(seconds: float, demo: dict[str, str]) -> None:
         "",
         "Demo user and key (also in .run/demo.env):",
         f"  export TOLLWAY_BASE_URL={base} TOLLWAY_API_KEY={key}",
+        f"Console: {base}/console/ (sign in with the key above; operators use TOLLWAY_ADMIN_KEY from .run/demo.env)",
         "Try:",
         f"  curl -s {base}/v1/chat/completions -H 'authorization: Bearer {key}' -H 'content-type: application/json' \\",
         '       -d \'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}\'',
