@@ -18,7 +18,7 @@ uv: ## install uv when it is missing (from PyPI)
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --user --quiet uv
 
 .PHONY: install
-install: uv ## sync the workspace (all packages + dev tools) into .venv
+install: uv ## sync the workspace (all packages + dev tools) into .venv; the console's browser tests also need Debian's chromium (apt-get install -y chromium)
 	@$(UV) sync --all-packages --frozen --quiet
 
 .PHONY: run

@@ -1,4 +1,4 @@
-// Element building without innerHTML: every value from the API lands as text, never as markup.
+// Element building from text nodes only: every value from the API lands as text, never as markup.
 
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

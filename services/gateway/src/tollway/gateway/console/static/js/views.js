@@ -10,7 +10,11 @@ export function cards(items) {
 
 // columns: [{label, value: row -> string | Node, num?}]
 export function table(caption, columns, rows, { empty, testid } = {}) {
-  if (rows.length === 0) return emptyState(caption, empty || "Nothing here yet.");
+  if (rows.length === 0) {
+    const none = emptyState(caption, empty || "Nothing here yet.");
+    if (testid) none.setAttribute("data-testid", testid);
+    return none;
+  }
   return h("div", { class: "table-wrap" },
     h("table", { "data-testid": testid },
       h("caption", {}, caption),

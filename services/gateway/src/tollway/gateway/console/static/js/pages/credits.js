@@ -28,7 +28,7 @@ async function overview() {
   }
   const list = h("div");
   append(list, table("Transactions", COLUMNS, page.data, { testid: "transactions", empty: "No transactions yet. Credit grants, coupons and every request's debit appear here." }));
-  node.append(h("h2", {}, "Transactions"), list);
+  node.append(list);
   if (page.has_more) node.append(more(list, page.next_cursor));
   return node;
 }

@@ -28,7 +28,7 @@ export function render() {
       call(routes.usage, { query: { ...range, group_by: "model" } }),
       call(routes.usageRequests, { query: { limit: 20 } }),
     ]);
-    return h("div", {}, report(byDay, byModel), h("h2", {}, "Latest requests"),
+    return h("div", {}, report(byDay, byModel),
       table("Latest requests", REQUESTS, latest.data, { testid: "requests", empty: "No requests yet. Point the OpenAI or Anthropic SDK at this gateway with your key; each request appears here within seconds." }));
   });
   const node = h("div", {},
