@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 from litestar import Request, Response, Router, delete, get
+from litestar.params import FromPath
 
 from tollway.gateway.api.auth import require_admin
 from tollway.gateway.api.errors import EXCEPTION_HANDLERS, error_response
@@ -51,7 +52,7 @@ async def list_breakers(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @get("/{deployment:path}")
-async def get_breaker(request: Request[Any, Any, Any], deployment: str) -> Response[Any]:
+async def get_breaker(request: Request[Any, Any, Any], deployment: FromPath[str]) -> Response[Any]:
     """One deployment's breaker (``provider/upstream_model``)."""
     return await _relay(request, deployment)
 
@@ -63,7 +64,7 @@ async def reset_breakers(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @delete("/{deployment:path}", status_code=200)
-async def reset_breaker(request: Request[Any, Any, Any], deployment: str) -> Response[Any]:
+async def reset_breaker(request: Request[Any, Any, Any], deployment: FromPath[str]) -> Response[Any]:
     """Close one breaker: the operator says the deployment is healthy again."""
     return await _relay(request, deployment)
 
