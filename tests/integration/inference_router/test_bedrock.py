@@ -27,6 +27,7 @@ from tollway.testing.stack import RouterUnderTest, router_env, signed, start_fak
 
 BEDROCK_MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
 CATALOG = f"""
+price_version: golden-2026-12
 providers:
   - {{id: plan, kind: anthropic, base_url: http://127.0.0.1:8090}}
   - {{id: bedrock, kind: bedrock, base_url: http://127.0.0.1:8090, region: us-east-1}}
@@ -39,6 +40,9 @@ models:
      deployments: [{{provider: plan, upstream_model: "fake-claude+latency=3000"}}, {{provider: bedrock, upstream_model: "{BEDROCK_MODEL}"}}]}}
   - {{id: claude-ok, context_window: 8000, max_output_tokens: 1000, prices: *p,
      deployments: [{{provider: plan, upstream_model: fake-claude-primary}}, {{provider: bedrock, upstream_model: fake-claude-on-bedrock}}]}}
+  - {{id: claude-cache-1h, context_window: 8000, max_output_tokens: 1000,
+     prices: {{input: 3000000, output: 15000000, cache_read: 300000, cache_write: 3750000, cache_write_1h: 6000000, per_request: 7}},
+     deployments: [{{provider: plan, upstream_model: "fake-claude+cache_read=100+cache_write=60+cache_write_1h=40+tokens=5"}}]}}
   - {{id: bedrock-throttled, context_window: 8000, max_output_tokens: 1000, prices: *p,
      deployments: [{{provider: bedrock, upstream_model: "fake-bedrock+status=429+retry_after=5"}}]}}
 """
@@ -118,6 +122,9 @@ async def test_a_failing_anthropic_primary_falls_back_to_bedrock(
         True,
         2,
     )
+    (failed,) = event.failed_attempts  # the primary's attempt has its own line in the usage event
+    assert (failed.provider, failed.error_class) == ("plan", "rate_limited" if model == "claude-429" else "timeout")
+    assert event.price_version == "golden-2026-12"
     assert (event.prompt_tokens, event.completion_tokens) == (3, 20)
     assert event.cost_micros == -(-(3 * 800_000 + 20 * 4_000_000) // 1_000_000)  # 83 micro-USD, rounded up once
 
@@ -200,3 +207,19 @@ async def test_a_throttled_bedrock_is_a_429_with_retry_after_and_one_failed_even
     (event,) = await events_for(engine, request_id)
     assert isinstance(event, RequestFailedV1)
     assert [(a.provider, a.status_code, a.error_class) for a in event.attempts] == [("bedrock", 429, "rate_limited")]
+
+
+async def test_anthropic_one_hour_cache_writes_are_priced_apart_in_a_stream(
+    bedrock_router: RouterUnderTest, engine: AsyncEngine
+) -> None:
+    request_id = "req-cache-1h"
+    body = {"model": "claude-cache-1h", "stream": True, **HELLO}
+    response = await _post(bedrock_router, _headers(request_id, "anthropic"), body)
+
+    assert response.status_code == 200, response.text
+    event = await _completed(engine, request_id)
+    assert (event.cache_read_tokens, event.cache_write_tokens, event.cache_write_1h_tokens) == (100, 100, 40)
+    assert (event.prompt_tokens, event.completion_tokens) == (3 + 100 + 100, 5)
+    # 3 x 3 + 100 reads x 0.3 + 60 5-minute writes x 3.75 + 40 1-hour writes x 6 + 5 x 15 = 579, + 7 per request
+    assert event.cost_micros == 586
+    assert event.price_version == "golden-2026-12"

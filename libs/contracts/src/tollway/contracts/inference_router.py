@@ -16,7 +16,9 @@ class RequestCompletedV1(Event, frozen=True, kw_only=True, tag="router.request.c
     """A request was served (fully or until the client went away); ``event_id`` equals ``request_id``.
 
     Money is integer micro-USD. ``usage_estimated`` is true when the provider sent no usage (e.g. a cancelled
-    stream) and the token counts were estimated from what was delivered.
+    stream) and the token counts were estimated from what was delivered. ``price_version`` names the price
+    table ``cost_micros`` came from; ``cache_write_1h_tokens`` is the part of ``cache_write_tokens`` written
+    with a 1-hour TTL; ``failed_attempts`` lists the deployments tried before the one that served it.
     """
 
     request_id: str
@@ -41,10 +43,13 @@ class RequestCompletedV1(Event, frozen=True, kw_only=True, tag="router.request.c
     status: RequestStatus = "ok"
     api: PublicApi = "openai"
     stream: bool = False
+    cache_write_1h_tokens: int = 0
+    price_version: str = ""
+    failed_attempts: tuple[ProviderAttemptV1, ...] = ()
 
 
 class ProviderAttemptV1(msgspec.Struct, frozen=True, kw_only=True):
-    """One failed attempt against one deployment, as recorded in a failed-request event."""
+    """One failed attempt against one deployment, as recorded in a request event."""
 
     provider: str
     upstream_model: str

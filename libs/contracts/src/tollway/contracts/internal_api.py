@@ -15,13 +15,21 @@ CHAT_PATH = "/internal/v1/chat"
 CATALOG_PATH = "/internal/v1/catalog"
 
 
-class PricesOut(msgspec.Struct, frozen=True, kw_only=True):
-    """Integer micro-USD per million tokens."""
+class PricesOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Integer micro-USD per million tokens (``per_request``: micro-USD per request).
+
+    ``cache_write`` is the 5-minute cache write; ``cache_write_1h`` and ``reasoning`` are ``None`` when they cost
+    the same as ``cache_write`` and ``output``; fields at their default are left out, so ``/v1/models`` shows only
+    the prices a model has.
+    """
 
     input: int
     output: int
     cache_read: int
     cache_write: int
+    cache_write_1h: int | None = None
+    reasoning: int | None = None
+    per_request: int = 0
 
 
 class ModelOut(msgspec.Struct, frozen=True, kw_only=True):

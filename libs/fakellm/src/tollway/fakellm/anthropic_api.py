@@ -83,13 +83,19 @@ def _stop_reason(answer: Answer) -> str:
 
 
 def _usage(answer: Answer, controls: Controls, output_tokens: int) -> dict[str, object]:
-    # Anthropic reports cache reads and writes beside input_tokens, not inside it.
-    return {
+    # Anthropic reports cache reads and writes beside input_tokens, not inside it; writes split by TTL.
+    usage: dict[str, object] = {
         "input_tokens": answer.prompt_tokens,
-        "cache_creation_input_tokens": controls.cache_write_tokens,
+        "cache_creation_input_tokens": controls.cache_write_tokens + controls.cache_write_1h_tokens,
         "cache_read_input_tokens": controls.cache_read_tokens,
         "output_tokens": output_tokens,
     }
+    if controls.cache_write_1h_tokens:
+        usage["cache_creation"] = {
+            "ephemeral_5m_input_tokens": controls.cache_write_tokens,
+            "ephemeral_1h_input_tokens": controls.cache_write_1h_tokens,
+        }
+    return usage
 
 
 def _content(answer: Answer) -> list[dict[str, object]]:

@@ -23,6 +23,7 @@ class Controls(msgspec.Struct, frozen=True):
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     @property
     def first_token_delay_ms(self) -> float:
@@ -68,6 +69,7 @@ _CONTROLS: dict[str, tuple[str, Callable[[str], object]]] = {
     "cache-read-tokens": ("cache_read_tokens", _count),
     "cache-write-tokens": ("cache_write_tokens", _count),
     "reasoning-tokens": ("reasoning_tokens", _count),
+    "cache-write-1h-tokens": ("cache_write_1h_tokens", _count),
 }
 
 # Short spellings for model-name directives, where every character of a model id counts.
@@ -80,6 +82,7 @@ _ALIASES = {
     "cache-read": "cache-read-tokens",
     "cache-write": "cache-write-tokens",
     "reasoning": "reasoning-tokens",
+    "cache-write-1h": "cache-write-1h-tokens",
 }
 
 

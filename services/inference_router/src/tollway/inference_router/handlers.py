@@ -72,6 +72,7 @@ async def serve_chat(command: ServeChat, ports: RouterPorts) -> ChatReply | Chat
     A stream hands the recording over to its relay, which records when the stream ends or the client leaves.
     """
     recorder = UsageRecorder(command, ports.usage, ports.clock)
+    recorder.price_version = ports.catalog.price_version
     fmt = PublicFormat(command.api)
     answer: ChatReply | ChatStream | None = None
     try:

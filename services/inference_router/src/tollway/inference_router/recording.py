@@ -22,6 +22,7 @@ class UsageRecorder:
         self._sink = sink
         self._clock = clock
         self.requested_model = requested_model
+        self.price_version = ""
         self.stream = False
         self.attempts: list[ProviderAttemptV1] = []
         self.recorded = False
@@ -65,6 +66,9 @@ class UsageRecorder:
                 status="ok" if ok else "cancelled",
                 api=c.api,
                 stream=self.stream,
+                cache_write_1h_tokens=usage.cache_write_1h_tokens,
+                price_version=self.price_version,
+                failed_attempts=tuple(self.attempts),
             )
         )
 

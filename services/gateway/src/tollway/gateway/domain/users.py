@@ -9,7 +9,9 @@ import msgspec
 
 from tollway.gateway.domain.errors import InvalidInputError
 
-ROUTING_STRATEGIES = ("primary_first", "weighted", "cheapest", "fastest")
+# The router implements primary_first (= the seed's plan_first), fallback_only and bedrock_only; other names
+# route as primary_first there (services/inference_router/README.md).
+ROUTING_STRATEGIES = ("primary_first", "weighted", "cheapest", "fastest", "plan_first", "fallback_only", "bedrock_only")
 DEFAULT_ROUTING_STRATEGY = "primary_first"
 MAX_EMAIL_LENGTH = 320
 MAX_NAME_LENGTH = 200

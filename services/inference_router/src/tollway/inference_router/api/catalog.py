@@ -17,7 +17,8 @@ from tollway.platform.identity import Identity
 @get(CATALOG_PATH, dependencies={"identity": Provide(caller_identity, sync_to_thread=False)})
 async def catalog(request: Request[Any, Any, Any], identity: NamedDependency[Identity]) -> CatalogOut:
     services: RouterServices = request.app.state.router
-    return CatalogOut(models=tuple(_model_out(m) for m in services.ports.catalog.models))
+    catalog = services.ports.catalog
+    return CatalogOut(models=tuple(_model_out(m) for m in catalog.models), version=catalog.price_version)
 
 
 def _model_out(model: Model) -> ModelOut:
@@ -28,5 +29,13 @@ def _model_out(model: Model) -> ModelOut:
         context_window=model.context_window,
         max_output_tokens=model.max_output_tokens,
         anonymous_allowed=model.anonymous_allowed,
-        prices=PricesOut(input=p.input, output=p.output, cache_read=p.cache_read, cache_write=p.cache_write),
+        prices=PricesOut(
+            input=p.input,
+            output=p.output,
+            cache_read=p.cache_read,
+            cache_write=p.cache_write,
+            cache_write_1h=p.cache_write_1h,
+            reasoning=p.reasoning,
+            per_request=p.per_request,
+        ),
     )

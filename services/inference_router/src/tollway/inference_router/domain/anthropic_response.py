@@ -52,6 +52,7 @@ def usage_from_anthropic(wire: UsageWire) -> Usage:
         cache_read=wire.cache_read_input_tokens or 0,
         cache_write=wire.cache_creation_input_tokens or 0,
         completion=wire.output_tokens,
+        cache_write_1h=0 if wire.cache_creation is msgspec.UNSET else wire.cache_creation.ephemeral_1h_input_tokens,
     )
 
 

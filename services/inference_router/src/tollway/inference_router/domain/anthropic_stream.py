@@ -204,6 +204,7 @@ class AnthropicEventDecoder:
             output_tokens=final.output_tokens,
             cache_creation_input_tokens=_first(final.cache_creation_input_tokens, start.cache_creation_input_tokens),
             cache_read_input_tokens=_first(final.cache_read_input_tokens, start.cache_read_input_tokens),
+            cache_creation=start.cache_creation if final.cache_creation is msgspec.UNSET else final.cache_creation,
         )
         finish = Finish(reason=finish_from_anthropic(delta.stop_reason), stop_sequence=delta.stop_sequence)
         return [finish, UsageReport(usage_from_anthropic(merged))]

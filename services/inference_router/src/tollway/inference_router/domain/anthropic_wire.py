@@ -91,11 +91,20 @@ class MessagesIn(Wire):
     tool_choice: ToolChoiceIn | None = None
 
 
+class CacheCreationWire(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The split of ``cache_creation_input_tokens`` by cache TTL."""
+
+    ephemeral_5m_input_tokens: int = 0
+    ephemeral_1h_input_tokens: int = 0
+
+
 class UsageWire(msgspec.Struct, kw_only=True):
     input_tokens: int | None = None
     output_tokens: int = 0
     cache_creation_input_tokens: int | None = None
     cache_read_input_tokens: int | None = None
+    # Read when an upstream sends it; UNSET is never encoded, so public bodies keep their shape.
+    cache_creation: CacheCreationWire | msgspec.UnsetType = msgspec.UNSET
 
 
 class AnyBlock(msgspec.Struct, kw_only=True):

@@ -94,7 +94,8 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True):
     ``prompt_tokens`` counts EVERY input token, cache reads and cache writes included (OpenAI's convention,
     extended to writes); Anthropic's ``input_tokens`` is therefore ``prompt - cache_read - cache_write``.
     ``completion_tokens`` counts every output token, reasoning included (both providers bill it so).
-    ``cache_read_tokens``, ``cache_write_tokens`` and ``reasoning_tokens`` are subsets, never added on top.
+    ``cache_read_tokens``, ``cache_write_tokens`` and ``reasoning_tokens`` are subsets, never added on top;
+    ``cache_write_1h_tokens`` is the part of the cache writes made with Anthropic's 1-hour TTL.
     ``estimated`` is true when the counts were estimated (e.g. a cancelled stream) rather than reported.
     """
 
@@ -104,6 +105,7 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True):
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     estimated: bool = False
+    cache_write_1h_tokens: int = 0
 
     @property
     def uncached_prompt_tokens(self) -> int:
@@ -115,7 +117,9 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True):
         return self.prompt_tokens + self.completion_tokens
 
 
-def usage_from_parts(*, uncached: int, cache_read: int, cache_write: int, completion: int, reasoning: int = 0) -> Usage:
+def usage_from_parts(
+    *, uncached: int, cache_read: int, cache_write: int, completion: int, reasoning: int = 0, cache_write_1h: int = 0
+) -> Usage:
     """Build canonical usage from counts reported beside each other (Anthropic style)."""
     return Usage(
         prompt_tokens=uncached + cache_read + cache_write,
@@ -123,6 +127,7 @@ def usage_from_parts(*, uncached: int, cache_read: int, cache_write: int, comple
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
         reasoning_tokens=reasoning,
+        cache_write_1h_tokens=min(cache_write_1h, cache_write),
     )
 
 

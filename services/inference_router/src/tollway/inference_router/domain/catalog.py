@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import hashlib
+from datetime import date
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -50,12 +52,27 @@ class Deployment(Entry, frozen=True, kw_only=True):
 
 
 class Prices(Entry, frozen=True, kw_only=True):
-    """Integer micro-USD per million tokens of each kind (1 USD = 1,000,000 micros)."""
+    """Integer micro-USD per million tokens of each kind (1 USD = 1,000,000 micros); ``per_request`` is micro-USD.
+
+    ``cache_write`` is the 5-minute cache write (Anthropic's default TTL); ``cache_write_1h`` the 1-hour one
+    (defaults to ``cache_write``). ``reasoning`` prices reasoning tokens (defaults to ``output``).
+    """
 
     input: MicrosPerMillion
     output: MicrosPerMillion
     cache_read: MicrosPerMillion
     cache_write: MicrosPerMillion
+    cache_write_1h: MicrosPerMillion | None = None
+    reasoning: MicrosPerMillion | None = None
+    per_request: MicrosPerMillion = 0
+
+    @property
+    def cache_write_1h_price(self) -> int:
+        return self.cache_write if self.cache_write_1h is None else self.cache_write_1h
+
+    @property
+    def reasoning_price(self) -> int:
+        return self.output if self.reasoning is None else self.reasoning
 
 
 class Model(Entry, frozen=True, kw_only=True):
@@ -69,8 +86,14 @@ class Model(Entry, frozen=True, kw_only=True):
 
 
 class CatalogDocument(Entry, frozen=True, kw_only=True):
+    """``price_version`` names the price table (e.g. ``2026-12-01``); without one it is a digest of every price.
+
+    An unquoted date there is a YAML date, taken as its ISO text.
+    """
+
     providers: tuple[Provider, ...]
     models: tuple[Model, ...]
+    price_version: Any = None  # text or a YAML date; checked in ``Catalog``
 
 
 class Catalog:
@@ -80,6 +103,7 @@ class Catalog:
         self.document = document
         self.providers: dict[str, Provider] = _index_providers(document.providers)
         self._models: dict[str, Model] = _index_models(document.models, self.providers)
+        self.price_version = _price_version(document)
 
     @property
     def models(self) -> tuple[Model, ...]:
@@ -91,6 +115,23 @@ class Catalog:
 
     def provider(self, provider_id: str) -> Provider:
         return self.providers[provider_id]
+
+
+def _price_version(document: CatalogDocument) -> str:
+    named = document.price_version
+    if named is None:
+        return price_digest(document.models)
+    if isinstance(named, date):
+        return named.isoformat()
+    if isinstance(named, str) and named.strip():
+        return named.strip()
+    raise CatalogError("price_version: must be a non-empty text or a date")
+
+
+def price_digest(models: tuple[Model, ...]) -> str:
+    """A version that changes whenever any model's price does: ``p-`` and 12 hex digits of a SHA-256."""
+    table = {model.id: model.prices for model in models}
+    return "p-" + hashlib.sha256(msgspec.json.encode(table, order="sorted")).hexdigest()[:12]
 
 
 def parse_catalog(yaml_text: bytes) -> Catalog:
