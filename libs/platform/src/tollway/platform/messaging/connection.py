@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from functools import partial
 
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext, api
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError, ServiceUnavailableError
 
 from tollway.contracts import KeyValueSpec, StreamSpec
 from tollway.platform.messaging.namespace import Namespace
@@ -115,6 +118,26 @@ async def provision(
 ) -> None:
     """Declare every stream and bucket (with ``replicas`` copies each); safe to run from every process at start."""
     for stream in streams:
-        await ensure_stream(js, stream, ns, replicas)
+        await _settled(partial(ensure_stream, js, stream, ns, replicas), ns.stream(stream.name))
     for bucket in buckets:
-        await ensure_bucket(js, bucket, ns, replicas)
+        await _settled(partial(ensure_bucket, js, bucket, ns, replicas), ns.bucket(bucket.bucket))
+
+
+async def _settled(declare: Callable[[], Awaitable[None]], name: str, within_s: float = 30.0) -> None:
+    """Retry a declaration while the cluster is still placing the stream.
+
+    On a cluster, a stream another process has just created has no leader for a moment, and nobody answers its
+    ``STREAM.INFO`` (a timeout), or the creator's concurrent ``STREAM.CREATE`` is still in flight (a 400/503).
+    Both settle within a second or two when every service starts at once; a declaration is idempotent, so retrying
+    it is safe.
+    """
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            await declare()
+            return
+        except (nats.errors.TimeoutError, BadRequestError, ServiceUnavailableError) as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.info("%s not settled yet (%s); declaring it again", name, type(exc).__name__)
+            await asyncio.sleep(0.2)
