@@ -17,7 +17,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from tollway.platform.db import make_metadata
 from tollway.platform.messaging import MessagingTables
@@ -34,6 +34,11 @@ users = Table(
     Column("routing_strategy", String(32), nullable=False, server_default="primary_first"),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Accounts (0003): argon2id hash (NULL: no password, e.g. CLI or external sign-in), role, external identity.
+    Column("password_hash", String(200)),
+    Column("role", String(16), nullable=False, server_default="user"),
+    Column("external_subject", String(400), unique=True),  # "<issuer>|<sub>" of an external identity provider
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 api_keys = Table(
@@ -48,6 +53,13 @@ api_keys = Table(
     Column("expires_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
     Column("last_used_at", DateTime(timezone=True)),
+    # Accounts (0003): what the key may do, from where, on which models, and how much it may spend.
+    Column("scopes", ARRAY(String(16)), nullable=False, server_default=text("'{inference,read,account}'")),
+    Column("allowed_models", ARRAY(String(200))),  # NULL: every model
+    Column("ip_allowlist", ARRAY(String(64))),  # CIDRs; NULL: any address
+    Column("spend_limit_day_micros", BigInteger),
+    Column("spend_limit_month_micros", BigInteger),
+    Column("rotated_to", String(32)),  # the key that replaced this one (it expires after the grace period)
 )
 
 # Per-key or per-user limits overriding the defaults; NULL means "use the default" for that dimension.
@@ -77,4 +89,45 @@ auth_audit = Table(
     Column("api_key_id", String(32)),
     Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Index("ix_auth_audit_at", "at"),
+)
+
+# Sign-in sessions: the refresh token's digest rotates on every refresh; the previous one is kept to spot reuse.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", String(32), ForeignKey("gateway.users.id"), nullable=False, index=True),
+    Column("refresh_digest", String(64), nullable=False, unique=True),
+    Column("previous_digest", String(64), index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("refreshed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("user_id", String(32), ForeignKey("gateway.users.id"), nullable=False, index=True),
+    Column("token_digest", String(64), nullable=False, unique=True),  # HMAC of the emailed token; never the token
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+)
+
+# Mail waiting for the mailer role: written in the transaction that needs it; the body is erased once sent.
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("recipient", String(320), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("body", String),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("last_error", String(200)),
+    Index("ix_mail_outbox_pending", "next_attempt_at", postgresql_where=text("sent_at IS NULL")),
 )
