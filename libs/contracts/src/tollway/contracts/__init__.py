@@ -4,6 +4,7 @@ from tollway.contracts.base import Event, new_event_id, subject_of, utc_now
 from tollway.contracts.billing import (
     BalanceExhaustedV1,
     BalanceLowV1,
+    CouponRedeemedV1,
     CreditDebitedV1,
     CreditDeductedV1,
     CreditGrantedV1,
@@ -25,6 +26,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CreditDeductedV1,
     BalanceLowV1,
     BalanceExhaustedV1,
+    CouponRedeemedV1,
     ErrorReportedV1,
     IncidentOpenedV1,
 )
@@ -39,6 +41,7 @@ __all__ = [
     "ApiKeyRevokedV1",
     "BalanceExhaustedV1",
     "BalanceLowV1",
+    "CouponRedeemedV1",
     "CreditDebitedV1",
     "CreditDeductedV1",
     "CreditGrantedV1",

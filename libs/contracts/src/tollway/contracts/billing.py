@@ -66,3 +66,16 @@ class BalanceExhaustedV1(Event, frozen=True, kw_only=True, tag="billing.balance.
     account_id: str
     user_id: str
     balance_micros: int
+
+
+class CouponRedeemedV1(Event, frozen=True, kw_only=True, tag="billing.coupon.redeemed.v1"):
+    """A user redeemed a coupon; its credit is the ``coupon`` transaction ``transaction_id`` (in credit.granted too)."""
+
+    coupon_id: str
+    coupon_code: str
+    redemption_id: str
+    account_id: str
+    user_id: str
+    transaction_id: str
+    value_micros: int
+    balance_after_micros: int
