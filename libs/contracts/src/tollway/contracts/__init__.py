@@ -11,7 +11,13 @@ from tollway.contracts.billing import (
 )
 from tollway.contracts.codec import MSG_ID_HEADER, TRACEPARENT_HEADER, decode, decoder_for, encode, json_schema
 from tollway.contracts.error_monitor import ErrorReportedV1, IncidentOpenedV1, error_subject
-from tollway.contracts.gateway import ApiKeyCreatedV1, ApiKeyRevokedV1, UserRegisteredV1
+from tollway.contracts.gateway import (
+    ApiKeyCreatedV1,
+    ApiKeyRevokedV1,
+    ApiKeyUpdatedV1,
+    UserDeletedV1,
+    UserRegisteredV1,
+)
 from tollway.contracts.inference_router import ProviderAttemptV1, RequestCompletedV1, RequestFailedV1
 from tollway.contracts.streams import ALL_BUCKETS, ALL_STREAMS, KeyValueSpec, StreamSpec
 
@@ -19,6 +25,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     UserRegisteredV1,
     ApiKeyCreatedV1,
     ApiKeyRevokedV1,
+    ApiKeyUpdatedV1,
+    UserDeletedV1,
     RequestCompletedV1,
     RequestFailedV1,
     CreditDebitedV1,
@@ -39,6 +47,7 @@ __all__ = [
     "TRACEPARENT_HEADER",
     "ApiKeyCreatedV1",
     "ApiKeyRevokedV1",
+    "ApiKeyUpdatedV1",
     "BalanceExhaustedV1",
     "BalanceLowV1",
     "CouponRedeemedV1",
@@ -53,6 +62,7 @@ __all__ = [
     "RequestCompletedV1",
     "RequestFailedV1",
     "StreamSpec",
+    "UserDeletedV1",
     "UserRegisteredV1",
     "decode",
     "decoder_for",

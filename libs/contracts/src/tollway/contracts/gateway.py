@@ -27,3 +27,20 @@ class ApiKeyRevokedV1(Event, frozen=True, kw_only=True, tag="gateway.api_key.rev
 
     api_key_id: str
     user_id: str
+
+
+class ApiKeyUpdatedV1(Event, frozen=True, kw_only=True, tag="gateway.api_key.updated.v1"):
+    """A key's attributes changed (scopes, models, IP allowlist, expiry, rotation, its user's status).
+
+    Every gateway replica drops the key from its cache and reads the new row on its next use.
+    """
+
+    api_key_id: str
+    user_id: str
+
+
+class UserDeletedV1(Event, frozen=True, kw_only=True, tag="gateway.user.deleted.v1"):
+    """A user was deleted by an operator; other services erase or anonymise what they hold about them."""
+
+    user_id: str
+    reason: str = "admin_deleted"
