@@ -45,6 +45,9 @@ def test_records_with_the_same_key_become_one_delta() -> None:
         latency_ms_sum=300,
         ttft_ms_sum=100,
         ttft_count=2,
+        # Generation time is the latency after the first token: 100 + (100 - 40) + (100 - 60).
+        generation_tokens=15,
+        generation_ms_sum=200,
     )
 
 

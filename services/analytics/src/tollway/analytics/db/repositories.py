@@ -8,9 +8,16 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tollway.analytics.db.tables import messaging, requests, rollups
+from tollway.analytics.db.tables import latency_histogram, messaging, requests, rollups
 from tollway.analytics.domain.records import RequestRecord, distinct
-from tollway.analytics.domain.rollups import COUNTER_FIELDS, RollupDelta, aggregate
+from tollway.analytics.domain.rollups import (
+    COUNTER_FIELDS,
+    HistogramDelta,
+    RollupDelta,
+    RollupKey,
+    aggregate,
+    histogram_deltas,
+)
 from tollway.platform.db import unnest_insert
 from tollway.platform.messaging import claim_events
 
@@ -28,6 +35,12 @@ _upsert = unnest_insert(rollups, [*_KEY_COLUMNS, *(rollups.c[name] for name in C
 _upsert_rollups = _upsert.on_conflict_do_update(
     index_elements=_KEY_COLUMNS,
     set_={name: rollups.c[name] + _upsert.excluded[name] for name in COUNTER_FIELDS},
+)
+
+_HISTOGRAM_KEY = list(latency_histogram.primary_key.columns)
+_histogram = unnest_insert(latency_histogram, [*_HISTOGRAM_KEY, latency_histogram.c["count"]])
+_upsert_histogram = _histogram.on_conflict_do_update(
+    index_elements=_HISTOGRAM_KEY, set_={"count": latency_histogram.c["count"] + _histogram.excluded["count"]}
 )
 
 
@@ -50,6 +63,13 @@ def _rollup_arrays(deltas: Sequence[RollupDelta]) -> dict[str, list[Any]]:
     return arrays
 
 
+def _histogram_arrays(deltas: Sequence[HistogramDelta]) -> dict[str, list[Any]]:
+    arrays: dict[str, list[Any]] = {name: [getattr(d.key, name) for d in deltas] for name in RollupKey._fields}
+    arrays["bucket"] = [d.bucket for d in deltas]
+    arrays["count"] = [d.count for d in deltas]
+    return arrays
+
+
 class SqlAlchemyRequestLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -65,9 +85,11 @@ class SqlAlchemyRequestLog:
             inserted = await self._insert_requests(conn, [r for r in batch if r.request_id in claimed])
             # Only rows inserted now are rolled up: rollups stay the exact sum of the stored rows even if the
             # same request id ever arrived through both events.
-            deltas = aggregate(r for r in batch if r.request_id in inserted)
+            new = [r for r in batch if r.request_id in inserted]
+            deltas = aggregate(new)
             if deltas:
                 await conn.execute(_upsert_rollups, _rollup_arrays(deltas))
+                await conn.execute(_upsert_histogram, _histogram_arrays(histogram_deltas(new)))
         return len(inserted)
 
     async def _insert_requests(self, conn: AsyncConnection, rows: list[RequestRecord]) -> set[str]:

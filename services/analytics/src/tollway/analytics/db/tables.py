@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     Integer,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     func,
@@ -62,6 +63,9 @@ requests = Table(
     Index("ix_requests_key_time", "api_key_id", "occurred_at", "request_id"),
     Index("ix_requests_model_time", "requested_model", "occurred_at"),
     Index("ix_requests_provider_time", "provider", "occurred_at"),
+    # The operators' request monitor pages through everyone's requests, newest first, optionally by status.
+    Index("ix_requests_time", "occurred_at", "request_id"),
+    Index("ix_requests_status_time", "status", "occurred_at", "request_id"),
 )
 
 # The counters are the domain's: a new counter is a new field on ``Counters`` plus a migration.
@@ -81,4 +85,20 @@ rollups = Table(
     PrimaryKeyConstraint("user_id", "hour", "api_key_id", "model", "provider", "is_fallback"),
     # Admin reports span every user; they select by hour first.
     Index("ix_hourly_rollups_hour", "hour"),
+)
+
+# Latency bucket counts per rollup key (bucket bounds in ``domain.latency``): percentiles without reading rows.
+latency_histogram = Table(
+    "latency_histogram",
+    metadata,
+    Column("user_id", String(64), nullable=False),
+    Column("hour", DateTime(timezone=True), nullable=False),
+    Column("api_key_id", String(64), nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("provider", String(128), nullable=False),
+    Column("is_fallback", Boolean, nullable=False),
+    Column("bucket", SmallInteger, nullable=False),
+    Column("count", BigInteger, nullable=False, server_default=_ZERO),
+    PrimaryKeyConstraint("user_id", "hour", "api_key_id", "model", "provider", "is_fallback", "bucket"),
+    Index("ix_latency_histogram_hour", "hour"),
 )

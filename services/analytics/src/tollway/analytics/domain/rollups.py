@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import msgspec
 
+from tollway.analytics.domain.latency import bucket_of
 from tollway.analytics.domain.records import RequestRecord
 
 # Rollup keys are NOT NULL columns (they form the primary key); "none" is stored as the empty string.
@@ -40,6 +41,11 @@ class Counters(msgspec.Struct, kw_only=True):
     latency_ms_sum: int = 0
     ttft_ms_sum: int = 0
     ttft_count: int = 0
+    # Tokens per second: completion tokens of served requests over the time spent generating them.
+    generation_tokens: int = 0
+    generation_ms_sum: int = 0
+    # Requests the gateway let in without a key on purpose (operator-allowed anonymous models).
+    anonymous: int = 0
 
     def add(self, record: RequestRecord) -> None:
         self.requests += 1
@@ -55,9 +61,24 @@ class Counters(msgspec.Struct, kw_only=True):
         if record.ttft_ms is not None:
             self.ttft_ms_sum += record.ttft_ms
             self.ttft_count += 1
+        generating_ms = generation_ms(record)
+        if generating_ms:
+            self.generation_tokens += record.completion_tokens
+            self.generation_ms_sum += generating_ms
+        self.anonymous += record.is_anonymous
 
 
 COUNTER_FIELDS: tuple[str, ...] = Counters.__struct_fields__
+
+
+def generation_ms(record: RequestRecord) -> int:
+    """How long a served request spent producing its completion (after the first token when one was timed).
+
+    0 when there is nothing to measure: a failed request, no completion tokens, or no time after the first token.
+    """
+    if record.status == "failed" or record.completion_tokens <= 0:
+        return 0
+    return max(record.latency_ms - (record.ttft_ms or 0), 0)
 
 
 class RollupDelta(NamedTuple):
@@ -92,3 +113,18 @@ def aggregate(records: Iterable[RequestRecord]) -> list[RollupDelta]:
             counters = deltas[key] = Counters()
         counters.add(record)
     return [RollupDelta(key, deltas[key]) for key in sorted(deltas)]
+
+
+class HistogramDelta(NamedTuple):
+    key: RollupKey
+    bucket: int
+    count: int
+
+
+def histogram_deltas(records: Iterable[RequestRecord]) -> list[HistogramDelta]:
+    """Latency bucket counts per rollup key, sorted like the rollups (the latency percentiles come from these)."""
+    counts: dict[tuple[RollupKey, int], int] = {}
+    for record in records:
+        slot = (key_of(record), bucket_of(record.latency_ms))
+        counts[slot] = counts.get(slot, 0) + 1
+    return [HistogramDelta(key, bucket, counts[key, bucket]) for key, bucket in sorted(counts)]
