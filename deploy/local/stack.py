@@ -32,6 +32,7 @@ SERVICES: tuple[tuple[str, int, tuple[str, ...]], ...] = (
     ("error_monitor", 8084, ("relay", "worker")),
 )
 FAKELLM_PORT = 8090
+REPLICA_PORT_STEP = 100  # with --replicas N, replica r of a service listens on its port + r * 100
 # Shifts every port, so a second stack (an e2e test, a branch) can run beside a developer's `make run`.
 PORT_OFFSET = int(os.environ.get("TOLLWAY_PORT_OFFSET", "0"))
 NAMESPACE = os.environ.get("TOLLWAY_NAMESPACE", "")
@@ -63,8 +64,8 @@ def require(name: str, url: str, port: int) -> None:
 
 
 def embedded_nats(url: str) -> list[str] | None:
-    """The command of an embedded JetStream server when none answers at ``url``."""
-    if reachable(url, 4222):
+    """The command of an embedded JetStream server when none answers at ``url`` (never for a list of servers)."""
+    if "," in url or reachable(url, 4222):
         return None
     binary = shutil.which("nats-server", path=f"{Path(PYTHON).parent}:{os.environ.get('PATH', '')}")
     if binary is None:
@@ -105,14 +106,15 @@ def catalog_path() -> Path:
     return shifted
 
 
-def service_env(service: str, port: int, urls: dict[str, str], workers: int) -> dict[str, str]:
+def service_env(service: str, port: int, urls: dict[str, str], workers: int, replica: int = 0) -> dict[str, str]:
     prefix = service.upper() + "_"
+    shift = PORT_OFFSET + replica * REPLICA_PORT_STEP  # each gateway replica talks to the same replica of the others
     extra = {
         "gateway": {
             "GATEWAY_ADMIN_KEY": admin_key(),
-            "GATEWAY_ROUTER_URL": f"http://127.0.0.1:{8081 + PORT_OFFSET}",
-            "GATEWAY_BILLING_URL": f"http://127.0.0.1:{8082 + PORT_OFFSET}",
-            "GATEWAY_ANALYTICS_URL": f"http://127.0.0.1:{8083 + PORT_OFFSET}",
+            "GATEWAY_ROUTER_URL": f"http://127.0.0.1:{8081 + shift}",
+            "GATEWAY_BILLING_URL": f"http://127.0.0.1:{8082 + shift}",
+            "GATEWAY_ANALYTICS_URL": f"http://127.0.0.1:{8083 + shift}",
         },
         "inference_router": {"INFERENCE_ROUTER_CATALOG_PATH": str(catalog_path())},
     }.get(service, {})
@@ -122,7 +124,8 @@ def service_env(service: str, port: int, urls: dict[str, str], workers: int) -> 
         prefix + "DATABASE_URL": urls["database"],
         prefix + "NATS_URL": urls["nats"],
         prefix + "REDIS_URL": urls["redis"],
-        prefix + "PORT": str(port + PORT_OFFSET),
+        prefix + "PORT": str(port + shift),
+        prefix + "NATS_REPLICAS": os.environ.get("TOLLWAY_NATS_REPLICAS", "1"),
         prefix + "NAMESPACE": NAMESPACE,
         prefix + "WORKERS": str(workers),
         prefix + "LOG_LEVEL": os.environ.get("TOLLWAY_LOG_LEVEL", "INFO"),
@@ -136,7 +139,11 @@ def migrate(urls: dict[str, str]) -> None:
         subprocess.run([PYTHON, "-m", f"tollway.{service}", "migrate"], env=env, check=True, cwd=ROOT)  # noqa: S603
 
 
-def seed_demo(urls: dict[str, str]) -> dict[str, str]:
+def replica_shifts(replicas: int) -> list[int]:
+    return [PORT_OFFSET + r * REPLICA_PORT_STEP for r in range(replicas)]
+
+
+def seed_demo(urls: dict[str, str], replicas: int = 1) -> dict[str, str]:
     """A demo user and a fresh key; written to ``.run/demo.env`` for scripts (the key is shown once)."""
     env = service_env("gateway", 8080, urls, 1)
     output = subprocess.run(  # noqa: S603
@@ -144,6 +151,7 @@ def seed_demo(urls: dict[str, str]) -> dict[str, str]:
     ).stdout
     demo = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
     demo["TOLLWAY_BASE_URL"] = f"http://127.0.0.1:{8080 + PORT_OFFSET}"
+    demo["TOLLWAY_BASE_URLS"] = ",".join(f"http://127.0.0.1:{8080 + shift}" for shift in replica_shifts(replicas))
     demo["TOLLWAY_ADMIN_KEY"] = admin_key()
     path = RUN_DIR / "demo.env"
     path.write_text("".join(f"{key}={value}\n" for key, value in sorted(demo.items())))
@@ -151,14 +159,18 @@ def seed_demo(urls: dict[str, str]) -> dict[str, str]:
     return demo
 
 
-def ready_urls() -> dict[str, str]:
-    urls = {service: f"http://127.0.0.1:{port + PORT_OFFSET}/ready" for service, port, _ in SERVICES}
+def ready_urls(replicas: int = 1) -> dict[str, str]:
+    urls = {
+        replica_name(service, r, replicas): f"http://127.0.0.1:{port + shift}/ready"
+        for service, port, _ in SERVICES
+        for r, shift in enumerate(replica_shifts(replicas))
+    }
     urls["fakellm"] = f"http://127.0.0.1:{FAKELLM_PORT + PORT_OFFSET}/health"
     return urls
 
 
-def wait_until_ready(manager: Manager, started: float, timeout: float, demo: dict[str, str]) -> None:
-    pending = ready_urls()
+def wait_until_ready(manager: Manager, started: float, timeout: float, demo: dict[str, str], replicas: int = 1) -> None:
+    pending = ready_urls(replicas)
     while pending and time.monotonic() - started < timeout:
         for name, url in list(pending.items()):
             try:
@@ -172,15 +184,19 @@ def wait_until_ready(manager: Manager, started: float, timeout: float, demo: dic
         sys.stdout.write(f"\ntollway: not ready after {timeout:.0f}s: {', '.join(sorted(pending))}\n")
         manager.terminate()
         return
-    print_banner(time.monotonic() - started, demo)
+    print_banner(time.monotonic() - started, demo, replicas)
 
 
-def print_banner(seconds: float, demo: dict[str, str]) -> None:
+def print_banner(seconds: float, demo: dict[str, str], replicas: int = 1) -> None:
     base, key = demo["TOLLWAY_BASE_URL"], demo["TOLLWAY_API_KEY"]
     lines = [
         "",
         f"Tollway is up ({seconds:.1f}s). Every /ready is green.",
-        *(f"  {name:<17} http://127.0.0.1:{port + PORT_OFFSET}" for name, port, _ in SERVICES),
+        *(
+            f"  {replica_name(name, r, replicas):<17} http://127.0.0.1:{port + shift}"
+            for name, port, _ in SERVICES
+            for r, shift in enumerate(replica_shifts(replicas))
+        ),
         f"  {'fake upstream':<17} http://127.0.0.1:{FAKELLM_PORT + PORT_OFFSET}",
         "",
         "Demo user and key (also in .run/demo.env):",
@@ -204,8 +220,17 @@ def background_roles() -> list[str]:
     return [f"{service}.{role}" for service, _, roles in SERVICES for role in roles]
 
 
+def replica_name(name: str, replica: int, replicas: int) -> str:
+    """``gateway`` with one replica; ``gateway#1``, ``gateway#2`` with two."""
+    return name if replicas == 1 else f"{name}#{replica + 1}"
+
+
 def build_manager(
-    urls: dict[str, str], nats_cmd: list[str] | None, workers: int, without: frozenset[str] = frozenset()
+    urls: dict[str, str],
+    nats_cmd: list[str] | None,
+    workers: int,
+    without: frozenset[str] = frozenset(),
+    replicas: int = 1,
 ) -> Manager:
     manager = Manager()
     if nats_cmd:
@@ -213,18 +238,20 @@ def build_manager(
     fake_port = FAKELLM_PORT + PORT_OFFSET
     manager.add_process("fakellm", f"{PYTHON} -m tollway.fakellm serve --port {fake_port}", cwd=str(ROOT))
     for service, port, roles in SERVICES:
-        env = service_env(service, port, urls, workers)
-        for role in ("serve", *roles):
-            if f"{service}.{role}" in without:
-                continue
-            name = f"{service}.{role}" if role != "serve" else service
-            manager.add_process(name, f"{PYTHON} -m tollway.{service} {role}", env=env, cwd=str(ROOT))
+        for replica in range(replicas):
+            env = service_env(service, port, urls, workers, replica)
+            for role in ("serve", *roles):
+                if f"{service}.{role}" in without:
+                    continue
+                name = replica_name(f"{service}.{role}" if role != "serve" else service, replica, replicas)
+                manager.add_process(name, f"{PYTHON} -m tollway.{service} {role}", env=env, cwd=str(ROOT))
     return manager
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the whole Tollway stack locally.")
     parser.add_argument("--workers", type=int, default=1, help="granian workers per service")
+    parser.add_argument("--replicas", type=int, default=1, help="processes of every serve/worker/relay role")
     parser.add_argument("--ready-timeout", type=float, default=60.0)
     parser.add_argument(
         "--without",
@@ -246,10 +273,12 @@ def main() -> None:
     RUN_DIR.mkdir(exist_ok=True)
     nats_cmd = embedded_nats(urls["nats"])
     asyncio.run(ensure_database(urls["database"]))
-    manager = build_manager(urls, nats_cmd, args.workers, frozenset(args.without))
+    manager = build_manager(urls, nats_cmd, args.workers, frozenset(args.without), max(1, args.replicas))
     migrate(urls)  # needs only Postgres; an embedded NATS starts with the services below
-    demo = seed_demo(urls)
-    waiter = threading.Thread(target=wait_until_ready, args=(manager, started, args.ready_timeout, demo), daemon=True)
+    demo = seed_demo(urls, max(1, args.replicas))
+    waiter = threading.Thread(
+        target=wait_until_ready, args=(manager, started, args.ready_timeout, demo, max(1, args.replicas)), daemon=True
+    )
     waiter.start()
     manager.loop()
     sys.exit(manager.returncode)

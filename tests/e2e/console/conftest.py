@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tollway.testing.infra import LocalInfra
-from tollway.testing.stack import RunningStack, wait_for_credit
+from tollway.testing.stack import RunningStack, running_stack, wait_for_credit
 
 ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = "/usr/bin/chromium"
@@ -27,23 +25,17 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = os.environ.get("TOLLWAY_CONSOLE_SCREENSHOTS")
 
 
-def _stack_harness() -> ModuleType:
-    # The stack e2e tests' harness, loaded by path: tests are not a package (importlib import mode).
-    spec = importlib.util.spec_from_file_location("stack_harness", ROOT / "tests/e2e/stack/conftest.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def console_stack(
     migrated_database_url: str, test_infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningStack]:
     """One stack for both journeys, with the demo user's trial credit already in the gateway."""
-    harness = _stack_harness()
-    with harness.running_stack(migrated_database_url, test_infra, tmp_path_factory.mktemp("stack")) as stack:
+    with running_stack(
+        database_url=migrated_database_url,
+        nats_url=test_infra.nats_url,
+        redis_url=test_infra.redis_url,
+        run_dir=tmp_path_factory.mktemp("stack"),
+    ) as stack:
         wait_for_credit(stack)
         yield stack
 

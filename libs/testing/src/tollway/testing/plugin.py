@@ -19,6 +19,9 @@ from tollway.testing.namespaces import delete_namespace_streams
 from tollway.testing.postgres import create_migrated_database, drop_database, truncate_all
 
 KINDS = ("unit", "contract", "integration", "e2e")
+# An e2e test's first setup boots a whole stack (a dozen Python processes); on a 2-core CI machine that runs
+# other suites beside it, the boot alone can take minutes, so e2e tests get this budget instead of the default.
+E2E_TIMEOUT_S = 420
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,6 +30,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for kind in KINDS:
             if kind in parts:
                 item.add_marker(getattr(pytest.mark, kind))
+        if "e2e" in parts and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from tollway.platform.identity import Identity, Role, sign_identity
+from tollway.testing.namespaces import purge_namespace
 from tollway.testing.processes import ManagedProcess, free_port, service_env, service_process
 
 DEV_SECRET = "dev-internal-secret-change-me"
+ROOT = Path(__file__).resolve().parents[5]
+BANNER = "Tollway is up"
+# An idle machine boots the stack in ~15 s; a 2-core CI machine running other suites beside it took over 60.
+STACK_READY_WITHIN_S = 240.0
 
 
 def wait_http(url: str, process: ManagedProcess, within: float = 45.0) -> None:
@@ -123,3 +133,69 @@ def wait_for_credit(stack: RunningStack, within: float = 30.0) -> None:
 
 def _prefixed(prefix: str, values: Mapping[str, str]) -> dict[str, str]:
     return {prefix + key: value for key, value in values.items()}
+
+
+@contextmanager
+def running_stack(
+    *,
+    database_url: str,
+    nats_url: str,
+    redis_url: str,
+    run_dir: Path,
+    args: tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
+    within: float = STACK_READY_WITHIN_S,
+) -> Iterator[RunningStack]:
+    """Start ``deploy/local/stack.py`` as ``make run`` does (shifted ports, own namespace) and wait for its banner.
+
+    Afterwards it is stopped with Ctrl-C, which must end it cleanly: exit 0 or 130, no process of its group left.
+    """
+    offset = free_port() % 20_000 + 20_000 - 8080
+    namespace = f"stack{offset}"
+    process_env = {
+        **os.environ,
+        **(env or {}),
+        "TOLLWAY_DATABASE_URL": database_url,
+        "TOLLWAY_NATS_URL": nats_url,
+        "TOLLWAY_REDIS_URL": redis_url,
+        "TOLLWAY_PORT_OFFSET": str(offset),
+        "TOLLWAY_NAMESPACE": namespace,
+        "TOLLWAY_LOG_LEVEL": "WARNING",
+        "TOLLWAY_RUN_DIR": str(run_dir),
+    }
+    log = run_dir / "stack.log"
+    started = time.monotonic()
+    argv = [sys.executable, str(ROOT / "deploy/local/stack.py"), "--ready-timeout", str(within), *args]
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, env=process_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
+    try:
+        _wait_for_banner(process, log, started, within + 30)
+        yield RunningStack(offset, run_dir, log, time.monotonic() - started)
+    finally:
+        code = _interrupt(process)
+        leftovers = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True, check=False)  # noqa: S603, S607
+        asyncio.run(purge_namespace(nats_url, redis_url, namespace))
+    assert code in (0, 130), _tail(log)
+    assert leftovers.stdout.strip() == ""
+
+
+def _wait_for_banner(process: subprocess.Popen[bytes], log: Path, started: float, within: float) -> None:
+    while BANNER not in log.read_text() and time.monotonic() - started < within:
+        assert process.poll() is None, _tail(log)
+        time.sleep(0.5)
+    assert BANNER in log.read_text(), _tail(log)
+
+
+def _interrupt(process: subprocess.Popen[bytes]) -> int:
+    """Ctrl-C the stack; a stack that does not stop within 30 s is killed, group and all, and reported as -9."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # the stack's own process group, nothing else
+        process.wait(10)
+        return -9
+
+
+def _tail(log: Path) -> str:
+    return log.read_text()[-8_000:]
