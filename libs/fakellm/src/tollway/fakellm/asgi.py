@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from tollway.fakellm import anthropic_api, bedrock_api, openai_api
+from tollway.fakellm import anthropic_api, azure_api, bedrock_api, embeddings_api, gemini_api, openai_api
 from tollway.fakellm.errors import provider_for_path
 from tollway.fakellm.exchange import Incoming
 from tollway.fakellm.recording import RECORDER
@@ -39,6 +39,7 @@ async def _reset(incoming: Incoming, send: Send) -> None:
 ROUTES: dict[str, dict[str, Route]] = {
     "/v1/chat/completions": {"POST": partial(openai_api.chat_completions, defaults=DEFAULTS)},
     "/v1/messages": {"POST": partial(anthropic_api.messages, defaults=DEFAULTS)},
+    "/v1/embeddings": {"POST": partial(embeddings_api.embeddings, defaults=DEFAULTS)},
     "/v1/models": {"GET": _models},
     "/health": {"GET": _health},
     "/_fakellm/stats": {"GET": _stats},
@@ -57,10 +58,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
 async def _serve_http(scope: Scope, receive: Receive, send: Send) -> None:
     path: str = scope["path"]
     methods = ROUTES.get(path)
-    if methods is None and path.startswith(bedrock_api.PATH_PREFIX) and scope["method"] == "POST":
-        body = await read_body(receive)
-        raw_path: bytes = scope.get("raw_path") or path.encode()
-        await bedrock_api.converse(Incoming(path, scope["headers"], body, receive), send, raw_path, DEFAULTS)
+    if methods is None and scope["method"] == "POST" and await _serve_prefixed(scope, receive, send):
         return
     if methods is None:
         await send_error(send, provider_for_path(path), 404, f"fakellm: no route for {path}")
@@ -71,6 +69,24 @@ async def _serve_http(scope: Scope, receive: Receive, send: Send) -> None:
         return
     body = await read_body(receive) if scope["method"] == "POST" else b""
     await route(Incoming(path, scope["headers"], body, receive), send)
+
+
+async def _serve_prefixed(scope: Scope, receive: Receive, send: Send) -> bool:
+    """The APIs whose model or deployment is part of the path (Bedrock, Gemini, Azure); ``False`` if none matches."""
+    path: str = scope["path"]
+    if path.startswith(bedrock_api.PATH_PREFIX):
+        raw_path: bytes = scope.get("raw_path") or path.encode()
+        incoming = Incoming(path, scope["headers"], await read_body(receive), receive)
+        await bedrock_api.converse(incoming, send, raw_path, DEFAULTS)
+    elif gemini_api.route_for(path) is not None:
+        incoming = Incoming(path, scope["headers"], await read_body(receive), receive)
+        await gemini_api.generate(incoming, send, DEFAULTS)
+    elif path.startswith(azure_api.PATH_PREFIX):
+        incoming = Incoming(path, scope["headers"], await read_body(receive), receive)
+        await azure_api.serve(incoming, send, scope.get("query_string", b""), DEFAULTS)
+    else:
+        return False
+    return True
 
 
 async def _serve_lifespan(receive: Receive, send: Send) -> None:
