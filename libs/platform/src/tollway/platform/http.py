@@ -17,6 +17,7 @@ from tollway.platform.health import HealthController, MetricsController
 from tollway.platform.hot_path import DirectRoutes
 from tollway.platform.identity import IDENTITY_HEADER, SIGNATURE_HEADER, Identity, IdentityError, verify_identity
 from tollway.platform.infra import Infra, open_infra
+from tollway.platform.json_request import JsonSafeRequest
 from tollway.platform.settings import InfraSettings
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def service_app(
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/health", "/ready", "/metrics"]))],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
         debug=False,
+        request_class=JsonSafeRequest,
     )
     if hot_routes:
         app.asgi_handler = DirectRoutes(app.asgi_handler, hot_routes, app)

@@ -29,7 +29,7 @@ from tollway.inference_router.domain.canonical import (
     ToolCall,
     ToolChoice,
 )
-from tollway.inference_router.domain.errors import from_validation_error, invalid_field
+from tollway.inference_router.domain.errors import UNDECODABLE, from_validation_error, invalid_field
 from tollway.inference_router.domain.request_rules import check_image_url, check_request
 
 _DECODER = msgspec.json.Decoder(MessagesIn)
@@ -46,7 +46,7 @@ def decode_anthropic_request(body: bytes) -> ChatRequest:
     """
     try:
         wire = _DECODER.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as error:
+    except UNDECODABLE as error:
         raise from_validation_error(error) from None
     request = _canonical(wire)
     check_request(request, max_temperature=ANTHROPIC_MAX_TEMPERATURE)

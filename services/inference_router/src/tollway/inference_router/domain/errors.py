@@ -73,7 +73,11 @@ def describe_validation_error(error: msgspec.ValidationError) -> tuple[str, str]
     return path, problem
 
 
-def from_validation_error(error: msgspec.ValidationError | msgspec.DecodeError) -> InvalidRequestError:
+# msgspec raises these beyond its own errors: invalid UTF-8 in a string, nesting past ~1,000 levels.
+UNDECODABLE = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
+def from_validation_error(error: Exception) -> InvalidRequestError:
     """A 400 whose message starts with the offending field path, e.g. ``messages[0].role: Invalid value 'x'``."""
     if not isinstance(error, msgspec.ValidationError):
         return InvalidRequestError(f"request body is not valid JSON: {error}")

@@ -15,7 +15,7 @@ from tollway.inference_router.domain.canonical import (
     ToolCall,
     ToolChoice,
 )
-from tollway.inference_router.domain.errors import from_validation_error, invalid_field
+from tollway.inference_router.domain.errors import UNDECODABLE, from_validation_error, invalid_field
 from tollway.inference_router.domain.openai_wire import (
     AssistantMessageIn,
     ChatCompletionIn,
@@ -51,7 +51,7 @@ def decode_openai_request(body: bytes) -> ChatRequest:
     """
     try:
         wire = _DECODER.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as error:
+    except UNDECODABLE as error:
         raise from_validation_error(error) from None
     if wire.n is not None and wire.n != 1:
         raise invalid_field("n", f"only n=1 is supported, got {wire.n}")
