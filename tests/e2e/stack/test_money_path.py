@@ -16,10 +16,12 @@ import anthropic
 import httpx
 import openai
 import pytest
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tollway.contracts import RequestCompletedV1, decode
+from tollway.platform.messaging import Namespace, connect_nats
 from tollway.testing.infra import LocalInfra
 from tollway.testing.processes import (
     ManagedProcess,
@@ -154,6 +156,7 @@ async def test_every_request_is_debited_and_recorded_exactly_once_across_worker_
     stack_db: AsyncEngine,
     workers: dict[str, ManagedProcess],
     worker_env: Callable[..., dict[str, str]],
+    test_infra: LocalInfra,
 ) -> None:
     await grant(stack, 50_000_000)
     load = Load(stack)
@@ -175,7 +178,7 @@ async def test_every_request_is_debited_and_recorded_exactly_once_across_worker_
     completed: dict[str, int] = {}
 
     async def drained() -> bool:
-        completed.update(await completed_events(stack_db, user))
+        completed.update(await completed_events(test_infra.nats_url, f"stack{stack.offset}", user))
         return len(completed) >= len(load.answered) and await _all_recorded(stack_db, user, len(completed))
 
     await eventually(drained, within=60, what="a debit and a row for every completed request")
@@ -210,12 +213,29 @@ async def _admitted(load: Load) -> bool:
     return True
 
 
-async def completed_events(engine: AsyncEngine, user_id: str) -> dict[str, int]:
-    """request id → cost of every completed event the router wrote for the user (its outbox is the source)."""
-    query = text("SELECT payload FROM inference_router.outbox WHERE subject LIKE '%request.completed.v1'")
-    async with engine.connect() as conn:
-        payloads = (await conn.execute(query)).scalars().all()
-    events = (decode(RequestCompletedV1, bytes(payload)) for payload in payloads)
+async def completed_events(nats_url: str, namespace: str, user_id: str) -> dict[str, int]:
+    """request id → cost of every completed event the router published for the user.
+
+    The ROUTER stream is the source: the router publishes there directly, and its outbox relay republishes there
+    what it spooled when NATS did not ack.
+    """
+    nc = await connect_nats(nats_url, "money-path-e2e")
+    try:
+        js = nc.jetstream()
+        ns = Namespace(namespace)
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE)
+        sub = await js.pull_subscribe(
+            ns.subject("router.request.completed.v1"), stream=ns.stream("ROUTER"), config=config
+        )
+        left = (await sub.consumer_info()).num_pending or 0
+        events: list[RequestCompletedV1] = []
+        while left > 0:
+            batch = await sub.fetch(min(left, 1000), timeout=10)
+            events += [decode(RequestCompletedV1, msg.data) for msg in batch]
+            left -= len(batch)
+        await sub.unsubscribe()
+    finally:
+        await nc.close()
     return {e.request_id: e.cost_micros for e in events if e.user_id == user_id}
 
 

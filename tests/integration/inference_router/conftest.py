@@ -8,7 +8,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from nats.aio.client import Client as NatsClient
 
+from tests.integration.inference_router.usage_events import UsageEvents
 from tollway.testing.infra import LocalInfra
 from tollway.testing.namespaces import purge_namespace
 from tollway.testing.processes import ManagedProcess
@@ -75,3 +77,8 @@ def router(
         for process in processes:
             process.stop()
         asyncio.run(purge_namespace(test_infra.nats_url, test_infra.redis_url, namespace))
+
+
+@pytest.fixture
+def usage_events(router: RouterUnderTest, nc: NatsClient) -> UsageEvents:
+    return UsageEvents(nc, router.namespace)

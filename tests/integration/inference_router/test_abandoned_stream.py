@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import ClassVar
 
@@ -46,11 +47,16 @@ class Decoder:
 
 
 class Sink:
+    full = False
+
     def __init__(self) -> None:
         self.events: list[object] = []
 
-    def add(self, event: object) -> None:
+    def add(self, event: object) -> asyncio.Future[None]:
         self.events.append(event)
+        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        stored.set_result(None)
+        return stored
 
 
 class Clock:

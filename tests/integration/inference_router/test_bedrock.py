@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import httpx
 import msgspec
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from nats.aio.client import Client as NatsClient
 
-from tests.integration.inference_router.test_fallback import events_for
+from tests.integration.inference_router.usage_events import UsageEvents
 from tollway.contracts import RequestCompletedV1, RequestFailedV1
 from tollway.fakellm.sigv4 import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
 from tollway.platform.identity import Identity
@@ -94,15 +94,20 @@ async def _post(router: RouterUnderTest, headers: dict[str, str], body: dict[str
         return await client.post("/internal/v1/chat", headers=headers, json=body)
 
 
-async def _completed(engine: AsyncEngine, request_id: str) -> RequestCompletedV1:
-    (event,) = await events_for(engine, request_id)
+@pytest.fixture
+def usage_events(bedrock_router: RouterUnderTest, nc: NatsClient) -> UsageEvents:
+    return UsageEvents(nc, bedrock_router.namespace)
+
+
+async def _completed(usage_events: UsageEvents, request_id: str) -> RequestCompletedV1:
+    (event,) = await usage_events.of(request_id)
     assert isinstance(event, RequestCompletedV1), event
     return event
 
 
 @pytest.mark.parametrize("model", ["claude-429", "claude-slow"])
 async def test_a_failing_anthropic_primary_falls_back_to_bedrock(
-    bedrock_router: RouterUnderTest, engine: AsyncEngine, model: str
+    bedrock_router: RouterUnderTest, usage_events: UsageEvents, model: str
 ) -> None:
     request_id = f"req-bdrk-{model}"
     response = await _post(bedrock_router, _headers(request_id, "anthropic"), {"model": model, **HELLO})
@@ -115,7 +120,7 @@ async def test_a_failing_anthropic_primary_falls_back_to_bedrock(
         3,
         20,
     )
-    event = await _completed(engine, request_id)
+    event = await _completed(usage_events, request_id)
     assert (event.provider, event.upstream_model, event.is_fallback, event.attempts) == (
         "bedrock",
         BEDROCK_MODEL,
@@ -130,7 +135,7 @@ async def test_a_failing_anthropic_primary_falls_back_to_bedrock(
 
 
 async def test_a_stream_falls_back_to_bedrock_and_is_relayed_in_anthropic_events(
-    bedrock_router: RouterUnderTest, engine: AsyncEngine
+    bedrock_router: RouterUnderTest, usage_events: UsageEvents
 ) -> None:
     request_id = "req-bdrk-stream"
     body = {"model": "claude-503", "stream": True, **HELLO}
@@ -149,7 +154,7 @@ async def test_a_stream_falls_back_to_bedrock_and_is_relayed_in_anthropic_events
         "cache_creation_input_tokens": 40,
         "cache_read_input_tokens": 100,
     }
-    event = await _completed(engine, request_id)
+    event = await _completed(usage_events, request_id)
     assert (event.provider, event.is_fallback, event.stream) == ("bedrock", True, True)
     assert (event.prompt_tokens, event.cache_read_tokens, event.cache_write_tokens) == (143, 100, 40)
     expected = 3 * 800_000 + 100 * 80_000 + 40 * 1_000_000 + 20 * 4_000_000
@@ -157,7 +162,7 @@ async def test_a_stream_falls_back_to_bedrock_and_is_relayed_in_anthropic_events
 
 
 async def test_a_bedrock_only_user_never_touches_the_primary(
-    bedrock_router: RouterUnderTest, engine: AsyncEngine
+    bedrock_router: RouterUnderTest, usage_events: UsageEvents
 ) -> None:
     request_id = "req-bdrk-only"
     headers = _headers(request_id, "openai", strategy="bedrock_only")
@@ -167,12 +172,12 @@ async def test_a_bedrock_only_user_never_touches_the_primary(
     assert response.json()["choices"][0]["message"]["content"].startswith("tok0")
     assert bedrock_router.upstream_calls("fake-claude-primary") == 0
     assert bedrock_router.upstream_calls("fake-claude-on-bedrock") == 1
-    event = await _completed(engine, request_id)
+    event = await _completed(usage_events, request_id)
     assert (event.provider, event.is_fallback, event.attempts) == ("bedrock", False, 1)
 
 
 async def test_openai_tool_calls_round_trip_through_converse(
-    bedrock_router: RouterUnderTest, engine: AsyncEngine
+    bedrock_router: RouterUnderTest, usage_events: UsageEvents
 ) -> None:
     tool = {
         "type": "function",
@@ -197,27 +202,27 @@ async def test_openai_tool_calls_round_trip_through_converse(
 
 
 async def test_a_throttled_bedrock_is_a_429_with_retry_after_and_one_failed_event(
-    bedrock_router: RouterUnderTest, engine: AsyncEngine
+    bedrock_router: RouterUnderTest, usage_events: UsageEvents
 ) -> None:
     request_id = "req-bdrk-429"
     response = await _post(bedrock_router, _headers(request_id, "openai"), {"model": "bedrock-throttled", **HELLO})
 
     assert response.status_code == 429
     assert response.headers["retry-after"] == "5"
-    (event,) = await events_for(engine, request_id)
+    (event,) = await usage_events.of(request_id)
     assert isinstance(event, RequestFailedV1)
     assert [(a.provider, a.status_code, a.error_class) for a in event.attempts] == [("bedrock", 429, "rate_limited")]
 
 
 async def test_anthropic_one_hour_cache_writes_are_priced_apart_in_a_stream(
-    bedrock_router: RouterUnderTest, engine: AsyncEngine
+    bedrock_router: RouterUnderTest, usage_events: UsageEvents
 ) -> None:
     request_id = "req-cache-1h"
     body = {"model": "claude-cache-1h", "stream": True, **HELLO}
     response = await _post(bedrock_router, _headers(request_id, "anthropic"), body)
 
     assert response.status_code == 200, response.text
-    event = await _completed(engine, request_id)
+    event = await _completed(usage_events, request_id)
     assert (event.cache_read_tokens, event.cache_write_tokens, event.cache_write_1h_tokens) == (100, 100, 40)
     assert (event.prompt_tokens, event.completion_tokens) == (3 + 100 + 100, 5)
     # 3 x 3 + 100 reads x 0.3 + 60 5-minute writes x 3.75 + 40 1-hour writes x 6 + 5 x 15 = 579, + 7 per request

@@ -7,36 +7,17 @@ import time
 import httpx
 import msgspec
 from redis.asyncio import Redis
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tollway.contracts import RequestFailedV1
-from tollway.platform.db import make_metadata
-from tollway.platform.messaging import MessagingTables
+from tests.integration.inference_router.usage_events import UsageEvents
 from tollway.platform.redis import RedisKeys
-from tollway.testing.processes import eventually
 from tollway.testing.stack import RouterUnderTest, start_router
 
-outbox = MessagingTables(make_metadata("inference_router")).outbox
 BODY = {"messages": [{"role": "user", "content": "hi"}]}
 FAILING = "primary/fake-g+status=500"
 
 
-async def failed_event(engine: AsyncEngine, request_id: str) -> RequestFailedV1:
-    found: list[bytes] = []
-
-    async def staged() -> bool:
-        async with engine.connect() as conn:
-            query = select(outbox.c.payload).where(outbox.c.event_id == request_id)
-            found[:] = (await conn.execute(query)).scalars().all()
-        return bool(found)
-
-    await eventually(staged, within=5, interval=0.02, what=request_id)
-    return msgspec.json.decode(found[0], type=RequestFailedV1)
-
-
 async def test_breaker_opens_short_circuits_and_is_shared_and_resettable(
-    router: RouterUnderTest, engine: AsyncEngine
+    router: RouterUnderTest, usage_events: UsageEvents
 ) -> None:
     async with httpx.AsyncClient(base_url=router.url, timeout=10) as client:
         for i in range(3):
@@ -56,7 +37,7 @@ async def test_breaker_opens_short_circuits_and_is_shared_and_resettable(
 
     assert {short.status_code for short in shorts} == {503}
     assert router.upstream_calls("fake-g+status=500") == calls_when_open == 3
-    assert [(await failed_event(engine, f"brk-open-{i}")).attempts for i in range(5)] == [()] * 5
+    assert [[e.attempts for e in await usage_events.of(f"brk-open-{i}")] for i in range(5)] == [[()]] * 5
     assert state.json()["phase"] == "open"
 
     second, url = start_router(router.env, router.catalog, BREAKER_OPEN_S="30", BREAKER_FAILURE_THRESHOLD="3")

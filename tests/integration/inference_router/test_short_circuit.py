@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 import uuid
@@ -34,11 +35,16 @@ class NoTransport:
 
 
 class Events:
+    full = False
+
     def __init__(self) -> None:
         self.events: list[Event] = []
 
-    def add(self, event: Event) -> None:
+    def add(self, event: Event) -> asyncio.Future[None]:
         self.events.append(event)
+        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        stored.set_result(None)
+        return stored
 
 
 async def test_an_open_breaker_short_circuits_in_under_5_ms(redis_client: Redis, redis_prefix: str) -> None:

@@ -15,7 +15,7 @@ from tollway.testing.processes import ManagedProcess, free_port, service_env, se
 
 EXPECTED_CHECKS = {
     "gateway": {"postgres", "nats", "redis", "catalog", "balances"},
-    "inference_router": {"postgres", "nats", "redis"},
+    "inference_router": {"postgres", "nats", "redis", "usage_buffer"},
     "billing": {"postgres", "nats"},
     "analytics": {"postgres", "nats"},
     "error_monitor": {"postgres", "nats"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from litestar import Litestar
@@ -18,7 +18,7 @@ from tollway.inference_router.domain.breaker import BreakerConfig, CircuitBreake
 from tollway.inference_router.handlers import RouterPorts
 from tollway.inference_router.settings import InferenceRouterSettings
 from tollway.platform.infra import Infra
-from tollway.platform.messaging import GroupCommitOutbox
+from tollway.platform.messaging import DurablePublisher, GroupCommitOutbox, JetStreamPublisher
 from tollway.platform.redis import RedisKeys
 
 
@@ -34,7 +34,7 @@ class SystemClock:
 class RouterServices:
     ports: RouterPorts
     breakers: RedisBreakerBook
-    outbox: GroupCommitOutbox
+    usage: DurablePublisher
     secret: bytes
     max_body_bytes: int
 
@@ -45,7 +45,7 @@ def build_services(infra: Infra, settings: InferenceRouterSettings) -> RouterSer
         raise RuntimeError("the router keeps breaker state in Redis")
     breaker = CircuitBreaker(_breaker_config(settings))
     breakers = RedisBreakerBook(infra.redis, RedisKeys("inference_router", settings.namespace), breaker)
-    outbox = GroupCommitOutbox(infra.require_engine(), messaging.outbox, interval_s=settings.outbox_flush_interval_s)
+    usage = _usage_publisher(infra, settings)
     timeouts = Timeouts(
         connect_s=settings.connect_timeout_s,
         first_token_s=settings.first_token_timeout_s,
@@ -56,10 +56,23 @@ def build_services(infra: Infra, settings: InferenceRouterSettings) -> RouterSer
         adapters=build_adapters(catalog),
         transport=AiohttpTransport(infra.require_http(), timeouts),
         breakers=breakers,
-        usage=outbox,
+        usage=usage,
         clock=SystemClock(),
     )
-    return RouterServices(ports, breakers, outbox, settings.internal_secret.encode(), settings.max_body_bytes)
+    return RouterServices(ports, breakers, usage, settings.internal_secret.encode(), settings.max_body_bytes)
+
+
+def _usage_publisher(infra: Infra, settings: InferenceRouterSettings) -> DurablePublisher:
+    """Usage events go straight to JetStream; the outbox only holds those NATS did not ack in time."""
+    fallback = GroupCommitOutbox(infra.require_engine(), messaging.outbox, interval_s=settings.outbox_flush_interval_s)
+    publisher = JetStreamPublisher(infra.js, infra.ns, timeout_s=settings.usage_ack_timeout_s)
+    nc = infra.nc
+    return DurablePublisher(
+        publisher,
+        fallback,
+        capacity=settings.usage_buffer_capacity,
+        connected=lambda: nc is not None and nc.is_connected,
+    )
 
 
 def _breaker_config(settings: InferenceRouterSettings) -> BreakerConfig:
@@ -73,11 +86,21 @@ def _breaker_config(settings: InferenceRouterSettings) -> BreakerConfig:
 
 @contextlib.asynccontextmanager
 async def router_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Build the services inside the infra lifespan; flush staged usage events before the engine closes."""
-    services = build_services(app.state.infra, app.state.settings)
-    services.outbox.start()
+    """Build the services inside the infra lifespan; finish usage events in flight before the engine closes."""
+    infra: Infra = app.state.infra
+    services = build_services(infra, app.state.settings)
+    services.usage.start()
+    infra.checks["usage_buffer"] = _buffer_check(services.usage)
     app.state.router = services
     try:
         yield
     finally:
-        await services.outbox.close()
+        await services.usage.close()
+
+
+def _buffer_check(usage: DurablePublisher) -> Callable[[], Awaitable[None]]:
+    async def check() -> None:
+        if usage.full:
+            raise RuntimeError(f"{usage.pending} usage events are not durable yet")
+
+    return check

@@ -37,6 +37,7 @@ from tollway.inference_router.relay import StreamRelay, abandon_stream, relay_st
 from tollway.inference_router.replies import ChatReply, ChatStream
 
 ERROR_CLASS = {429: "rate_limited", 504: "upstream_timeout", 503: "no_deployment_available"}
+USAGE_BACKLOG_MESSAGE = "the router cannot record usage right now; retry shortly"
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,17 @@ class _Call:
 
 
 async def serve_chat(command: ServeChat, ports: RouterPorts) -> ChatReply | ChatStream:
-    """Answer one chat call; exactly one usage event is staged for it whichever way it ends.
+    """Answer one chat call; exactly one usage event is recorded for it whichever way it ends.
 
-    A stream hands the recording over to its relay, which records when the stream ends or the client leaves.
+    A reply is returned only once its event is durable. A stream hands the recording over to its relay, which
+    records when the stream ends or the client leaves, and holds the closing frames until the event is durable.
+    With too many events not yet durable the call is refused (503) before any work: never served unrecorded.
     """
+    fmt = PublicFormat(command.api)
+    if ports.usage.full:
+        return ChatReply(503, fmt.error(503, USAGE_BACKLOG_MESSAGE), (("retry-after", "1"),))
     recorder = UsageRecorder(command, ports.usage, ports.clock)
     recorder.price_version = ports.catalog.price_version
-    fmt = PublicFormat(command.api)
     answer: ChatReply | ChatStream | None = None
     try:
         answer = await _serve(command, ports, recorder, fmt)
@@ -83,6 +88,8 @@ async def serve_chat(command: ServeChat, ports: RouterPorts) -> ChatReply | Chat
     finally:
         if not isinstance(answer, ChatStream):
             recorder.ensure_recorded()
+    if isinstance(answer, ChatReply):
+        await recorder.durable()
     return answer
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from typing import Protocol
 
 from tollway.contracts import Event
@@ -109,8 +109,16 @@ class BreakerBook(Protocol):
 
 
 class UsageSink(Protocol):
-    def add(self, event: Event) -> object:
-        """Stage the event for the outbox; must not block or fail on a cancelled request."""
+    @property
+    def full(self) -> bool:
+        """Too many events not yet durable: new requests must be refused, not served unrecorded."""
+        ...
+
+    def add(self, event: Event) -> Awaitable[None]:
+        """Start making the event durable without blocking (a cancelled request still records it).
+
+        The result resolves once the event is stored; the final frame of the response waits for it.
+        """
         ...
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+
 from tollway.contracts import ProviderAttemptV1, RequestCompletedV1, RequestFailedV1
 from tollway.inference_router.domain.canonical import Usage
 from tollway.inference_router.domain.commands import ServeChat
@@ -14,7 +17,8 @@ class UsageRecorder:
 
     ``completed`` and ``failed`` emit; the first one wins and later calls are ignored, so no path can emit twice.
     ``ensure_recorded`` is called in a ``finally`` on every path (stream, non-stream, error, cancellation), so
-    no path can emit nothing. Emitting only stages the event (no await), so a cancelled request still records.
+    no path can emit nothing. Emitting only starts the durable write (no await), so a cancelled request still
+    records; ``durable`` waits for that write, and the final frame of every answer is sent only after it.
     """
 
     def __init__(self, command: ServeChat, sink: UsageSink, clock: Clock, requested_model: str = "") -> None:
@@ -26,6 +30,7 @@ class UsageRecorder:
         self.stream = False
         self.attempts: list[ProviderAttemptV1] = []
         self.recorded = False
+        self._stored: Awaitable[None] | None = None
 
     def attempt_failed(self, attempt: Attempt, error_class: str, status: int | None, message: str) -> None:
         self.attempts.append(
@@ -97,11 +102,17 @@ class UsageRecorder:
         if not self.recorded:
             self.failed("internal_error", 500)
 
+    async def durable(self) -> None:
+        """Return once the recorded event is stored (JetStream or the outbox): a crash after this loses nothing."""
+        if self._stored is not None:
+            # Shielded: a client leaving now must not cancel the write, only this wait.
+            await asyncio.shield(self._stored)
+
     def _emit(self, event: RequestCompletedV1 | RequestFailedV1) -> None:
         if self.recorded:
             return
         self.recorded = True
-        self._sink.add(event)
+        self._stored = self._sink.add(event)
 
     def _elapsed_ms(self) -> int:
         return int((self._clock.monotonic() - self._command.started) * 1000)

@@ -63,7 +63,11 @@ class StreamRelay:
 async def relay_stream(
     reply: UpstreamReply, first: bytes, relay: StreamRelay, recorder: UsageRecorder, ttft_ms: int
 ) -> AsyncGenerator[bytes, None]:
-    """Yield the client's bytes; whatever ends the stream (done, upstream error, client gone), record once."""
+    """Yield the client's bytes; whatever ends the stream (done, upstream error, client gone), record once.
+
+    The closing frames (final usage, ``[DONE]`` / ``message_stop``, or the error frame) wait until the event is
+    durable: a client that saw its stream end is always billed, even if the router dies the next instant.
+    """
     finished = False
     try:
         if head := relay.translate(first):
@@ -71,9 +75,14 @@ async def relay_stream(
         async for chunk in reply.chunks():
             if out := relay.translate(chunk):
                 yield out
-        yield relay.finish()
+        tail = relay.finish()
         finished = True
+        relay.record(recorder, ttft_ms=ttft_ms, ok=True)
+        await recorder.durable()
+        yield tail
     except (UpstreamStreamError, UpstreamProtocolError, UpstreamTimeoutError) as error:
+        relay.record(recorder, ttft_ms=ttft_ms, ok=False)
+        await recorder.durable()
         yield relay.fail(error)
     finally:
         reply.close()

@@ -3,6 +3,7 @@
 from tollway.platform.messaging.connection import connect_nats, ensure_bucket, ensure_stream, nats_connection, provision
 from tollway.platform.messaging.consumer import ConsumerSpec, PoisonMessage, PullConsumer
 from tollway.platform.messaging.dead_letters import DeadLetterRecorder
+from tollway.platform.messaging.durable_publisher import DurablePublisher
 from tollway.platform.messaging.inbox import claim_events
 from tollway.platform.messaging.namespace import Namespace
 from tollway.platform.messaging.outbox import OutboxRelay, RelayResult, add_to_outbox, outbox_row
@@ -13,6 +14,7 @@ from tollway.platform.messaging.tables import MessagingTables
 __all__ = [
     "ConsumerSpec",
     "DeadLetterRecorder",
+    "DurablePublisher",
     "GroupCommitOutbox",
     "JetStreamPublisher",
     "MessagingTables",
