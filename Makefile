@@ -8,6 +8,9 @@ SERVICE ?=
 DB_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/tollway
 PYTEST_WORKERS ?= auto
 RUN_ARGS ?=
+# Every target here runs on a developer's or CI machine, where the repository's development secrets are allowed;
+# a deployment sets real ones and no TOLLWAY_ENV (the services refuse the development defaults there).
+export TOLLWAY_ENV ?= development
 
 .PHONY: help
 help: ## list the targets

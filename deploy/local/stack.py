@@ -121,6 +121,7 @@ def service_env(service: str, port: int, urls: dict[str, str], workers: int, rep
     return {
         **extra,
         **os.environ,
+        "TOLLWAY_ENV": "development",  # the local stack runs on the development secrets (refused elsewhere)
         prefix + "DATABASE_URL": urls["database"],
         prefix + "NATS_URL": urls["nats"],
         prefix + "REDIS_URL": urls["redis"],

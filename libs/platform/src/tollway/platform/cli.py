@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable, Mapping, Sequence
 
+from tollway.platform.settings import SettingsError
+
 Role = Callable[[Sequence[str]], None]
 
 
@@ -14,4 +16,9 @@ def run_cli(service: str, roles: Mapping[str, Role], argv: Sequence[str] | None 
     parser = argparse.ArgumentParser(prog=f"python -m tollway.{service}", description=f"Tollway {service}")
     parser.add_argument("role", choices=sorted(roles), help="what this process runs")
     args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    roles[args.role](rest)
+    try:
+        roles[args.role](rest)
+    except SettingsError as exc:
+        # A configuration mistake is the operator's to fix: one line naming the variable, not a traceback.
+        sys.stderr.write(f"python -m tollway.{service} {args.role}: {exc}\n")
+        raise SystemExit(2) from None

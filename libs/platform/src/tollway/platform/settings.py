@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 
@@ -13,6 +13,9 @@ S = TypeVar("S", bound=msgspec.Struct)
 
 _PATH = re.compile(r"at `\$\.(\w+)")
 _MISSING = re.compile(r"missing required field `(\w+)`")
+# Only a developer's machine (``make run``, the tests) may run with the secrets printed in this repository.
+ENVIRONMENT_VARIABLE = "TOLLWAY_ENV"
+DEVELOPMENT = "development"
 
 
 class SettingsError(Exception):
@@ -21,6 +24,9 @@ class SettingsError(Exception):
 
 class InfraSettings(msgspec.Struct, frozen=True, kw_only=True):
     """What every service process needs to reach its infrastructure and report on itself."""
+
+    # Fields whose default is a development secret: outside TOLLWAY_ENV=development they must be set.
+    development_secrets: ClassVar[tuple[str, ...]] = ("internal_secret",)
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/tollway"
     nats_url: str = "nats://127.0.0.1:4222"
@@ -46,9 +52,22 @@ def load_settings(settings_type: type[S], prefix: str, environ: Mapping[str, str
         if raw is not None:
             values[field.name] = raw
     try:
-        return msgspec.convert(values, settings_type, strict=False)
+        settings = msgspec.convert(values, settings_type, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(_explain(str(exc), prefix)) from None
+    if env.get(ENVIRONMENT_VARIABLE, "production") != DEVELOPMENT:
+        _refuse_development_secrets(settings, prefix)
+    return settings
+
+
+def _refuse_development_secrets(settings: msgspec.Struct, prefix: str) -> None:
+    defaults = {field.name: field.default for field in msgspec.structs.fields(settings)}
+    for name in getattr(settings, "development_secrets", ()):
+        if getattr(settings, name) == defaults[name]:
+            raise SettingsError(
+                f"{prefix}{name.upper()} is the development default; set a real secret "
+                f"(or {ENVIRONMENT_VARIABLE}={DEVELOPMENT} on a developer's machine)"
+            )
 
 
 def _explain(message: str, prefix: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,6 +18,9 @@ from tollway.platform.messaging import Namespace, connect_nats
 from tollway.testing.infra import LocalInfra
 from tollway.testing.namespaces import delete_namespace_streams
 from tollway.testing.postgres import create_migrated_database, drop_database, truncate_all
+
+# Service processes started by tests inherit this: they may use the development secrets.
+os.environ.setdefault("TOLLWAY_ENV", "development")
 
 KINDS = ("unit", "contract", "integration", "e2e")
 # An e2e test's first setup boots a whole stack (a dozen Python processes); on a 2-core CI machine that runs
