@@ -32,13 +32,23 @@ _decoder = msgspec.json.Decoder(ChatEnvelope)
 
 
 def decode_envelope(body: bytes) -> ChatEnvelope:
-    """The envelope of ``body``, or ``BadRequestError`` naming the offending field."""
+    """The envelope of ``body``, or ``BadRequestError`` naming the offending field.
+
+    Beyond its validation and syntax errors, msgspec raises ``UnicodeDecodeError`` for invalid UTF-8 in a string it
+    decodes and ``RecursionError`` past ~1,000 levels of nesting; both are the client's malformed JSON, not ours.
+    Strings it only skips (inside ``messages`` and unknown fields) are not checked, so the whole body is: JSON is
+    UTF-8 (RFC 8259), and the router must never receive bytes it cannot decode.
+    """
     try:
-        return _decoder.decode(body)
+        envelope = _decoder.decode(body)
+        body.decode("utf-8")  # the fast ASCII path: microseconds for a typical body
     except msgspec.ValidationError as exc:
         raise _invalid(str(exc)) from None
-    except msgspec.DecodeError:
-        raise BadRequestError("the request body is not valid JSON") from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise BadRequestError("the request body is not valid JSON (it must be UTF-8 encoded)") from None
+    except RecursionError:
+        raise BadRequestError("the request body is nested too deeply (at most about 1,000 levels)") from None
+    return envelope
 
 
 def _invalid(message: str) -> BadRequestError:
