@@ -45,7 +45,7 @@ def decode_envelope(body: bytes) -> ChatEnvelope:
     except msgspec.ValidationError as exc:
         raise _invalid(str(exc)) from None
     except (msgspec.DecodeError, UnicodeDecodeError):
-        raise BadRequestError("the request body is not valid JSON (it must be UTF-8 encoded)") from None
+        raise BadRequestError("the request body is not valid JSON") from None
     except RecursionError:
         raise BadRequestError("the request body is nested too deeply (at most about 1,000 levels)") from None
     return envelope
