@@ -5,8 +5,9 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
-USER = [{"role": "user", "content": "What is the weather like?"}]  # 7 prompt tokens
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "What is the weather like?"}]  # 7 prompt tokens
 API_VERSION = "2024-10-21"
 
 
@@ -19,7 +20,7 @@ def azure(fakellm_url: str) -> Iterator[openai.AzureOpenAI]:
 
 
 def test_azure_chat_completion_by_deployment(azure: openai.AzureOpenAI, fakellm_url: str, stats_reset: None) -> None:
-    completion = azure.chat.completions.create(model="my-gpt-deployment", messages=USER)  # type: ignore[arg-type]
+    completion = azure.chat.completions.create(model="my-gpt-deployment", messages=USER)
 
     assert completion.choices[0].message.content == " ".join(f"tok{i}" for i in range(20))
     assert completion.model == "my-gpt-deployment"
@@ -30,7 +31,7 @@ def test_azure_chat_completion_by_deployment(azure: openai.AzureOpenAI, fakellm_
 def test_azure_stream(azure: openai.AzureOpenAI) -> None:
     stream = azure.chat.completions.create(
         model="dep+tokens=3",
-        messages=USER,  # type: ignore[arg-type]
+        messages=USER,
         stream=True,
         stream_options={"include_usage": True},
     )

@@ -79,7 +79,7 @@ def test_rate_limit_is_a_client_error_with_code_429(client: genai.Client) -> Non
 
     assert raised.value.code == 429
     assert raised.value.status == "RESOURCE_EXHAUSTED"
-    assert raised.value.response.headers["retry-after"] == "3"  # type: ignore[union-attr]
+    assert raised.value.response.headers["retry-after"] == "3"
 
 
 def test_server_error(client: genai.Client) -> None:

@@ -33,6 +33,7 @@ async def send_to_fakellm(request: UpstreamRequest) -> Answer:
         "type": "http",
         "method": request.method,
         "path": urlsplit(request.url).path,
+        "query_string": urlsplit(request.url).query.encode(),
         "headers": [(name.encode(), value.encode()) for name, value in request.headers],
     }
     await app(scope, receive, send)

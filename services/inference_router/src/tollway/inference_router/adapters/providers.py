@@ -9,7 +9,12 @@ from tollway.inference_router.adapters.aws_credentials import AwsCredentialSourc
 from tollway.inference_router.adapters.bedrock import BedrockUpstream
 from tollway.inference_router.domain.catalog import Catalog, Provider
 from tollway.inference_router.domain.errors import CatalogError
-from tollway.inference_router.domain.upstream import AnthropicUpstream, OpenAICompatibleUpstream
+from tollway.inference_router.domain.upstream import (
+    AnthropicUpstream,
+    AzureOpenAIUpstream,
+    GeminiUpstream,
+    OpenAICompatibleUpstream,
+)
 from tollway.inference_router.ports import ProviderAdapter
 
 
@@ -28,6 +33,10 @@ def _adapter(provider: Provider, env: Mapping[str, str]) -> ProviderAdapter:
         return OpenAICompatibleUpstream(provider, key)
     if provider.kind == "anthropic":
         return AnthropicUpstream(provider, key)
+    if provider.kind == "gemini":
+        return GeminiUpstream(provider, key)
+    if provider.kind == "azure_openai":
+        return AzureOpenAIUpstream(provider, key)
     if key is not None:  # a Bedrock API key replaces SigV4
         return BedrockUpstream(provider, api_key=key)
     return BedrockUpstream(provider, credentials=AwsCredentialSource.from_chain(provider.id, provider.aws_profile))

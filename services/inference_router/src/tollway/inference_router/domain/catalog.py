@@ -10,7 +10,23 @@ import msgspec
 
 from tollway.inference_router.domain.errors import CatalogError, describe_validation_error
 
-ProviderKind = Literal["openai_compatible", "anthropic", "bedrock"]
+ProviderKind = Literal["openai_compatible", "anthropic", "bedrock", "gemini", "azure_openai"]
+# Request fields an OpenAI-compatible server may reject; ``drop_params`` leaves them out of the body.
+DROPPABLE_PARAMS = frozenset(
+    {
+        "parallel_tool_calls",
+        "user",
+        "metadata",
+        "response_format",
+        "seed",
+        "frequency_penalty",
+        "presence_penalty",
+        "stop",
+        "top_p",
+        "temperature",
+        "tool_choice",
+    }
+)
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
@@ -21,12 +37,31 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     """Base: a typo'd key in the file is an error, not a silently ignored setting."""
 
 
+class Quirks(Entry, frozen=True, kw_only=True):
+    """How an ``openai_compatible`` server departs from OpenAI's API (vLLM, Ollama, Groq, Together, OpenRouter…).
+
+    ``chat_path``/``embeddings_path`` are appended to ``base_url``; ``max_tokens_field`` is the name the cap is
+    sent under (OpenAI's newer ``max_completion_tokens`` or the classic ``max_tokens``); ``stream_usage: false``
+    for servers that reject ``stream_options`` (their streams are then billed on an estimate); ``drop_params``
+    are fields never sent.
+    """
+
+    chat_path: NonEmpty = "/chat/completions"
+    embeddings_path: NonEmpty = "/embeddings"
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    stream_usage: bool = True
+    drop_params: tuple[str, ...] = ()
+
+
 class Provider(Entry, frozen=True, kw_only=True):
     """An upstream endpoint. ``credential_env`` names the env var holding its key (``None``: no key sent).
 
     ``bedrock`` providers sign with SigV4 from the standard AWS credential chain (env, shared files, SSO,
     container or instance role) for ``region``; there ``credential_env`` instead names a Bedrock API key
     (sent as a bearer token), and ``aws_profile`` picks a profile of the shared files.
+    ``azure_openai`` providers need ``api_version``; their deployments' ``upstream_model`` is the Azure
+    deployment name. ``auth_header``/``auth_scheme`` say how the key is sent (default: the kind's own way,
+    ``authorization: Bearer`` for OpenAI-compatible servers).
     """
 
     id: NonEmpty
@@ -36,6 +71,10 @@ class Provider(Entry, frozen=True, kw_only=True):
     headers: dict[str, str] = {}
     region: NonEmpty | None = None
     aws_profile: NonEmpty | None = None
+    api_version: NonEmpty | None = None
+    auth_header: NonEmpty | None = None
+    auth_scheme: str | None = None
+    quirks: Quirks = Quirks()
 
 
 class Deployment(Entry, frozen=True, kw_only=True):
@@ -155,6 +194,13 @@ def _index_providers(providers: tuple[Provider, ...]) -> dict[str, Provider]:
             raise CatalogError(f"providers[{i}].base_url: must be an http(s) URL, got '{provider.base_url}'")
         if provider.kind == "bedrock" and provider.region is None:
             raise CatalogError(f"providers[{i}].region: required for a bedrock provider (e.g. us-east-1)")
+        if provider.kind == "azure_openai" and provider.api_version is None:
+            raise CatalogError(f"providers[{i}].api_version: required for an azure_openai provider (e.g. 2024-10-21)")
+        unknown = sorted(set(provider.quirks.drop_params) - DROPPABLE_PARAMS)
+        if unknown:
+            raise CatalogError(
+                f"providers[{i}].quirks.drop_params: cannot drop {unknown}; droppable: {sorted(DROPPABLE_PARAMS)}"
+            )
         index[provider.id] = provider
     return index
 
