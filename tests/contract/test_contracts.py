@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from tollway.contracts import ALL_EVENTS, ALL_STREAMS, ErrorReportedV1, Event, decode, encode, error_subject, subject_of
+from tollway.contracts.streams import BUCKET_VALUES
 from tollway.testing.contract_snapshots import render
 
 HERE = Path(__file__).parent
@@ -35,6 +36,12 @@ def test_golden_sample_decodes_and_round_trips(path: Path) -> None:
 def test_schema_matches_snapshot(event_type: type[Event]) -> None:
     snapshot = HERE / "schemas" / f"{subject_of(event_type)}.json"
     assert render(event_type) == snapshot.read_text(), "contract changed: run `make contracts-snapshot` and review"
+
+
+@pytest.mark.parametrize("bucket", sorted(BUCKET_VALUES))
+def test_bucket_value_matches_snapshot(bucket: str) -> None:
+    snapshot = HERE / "buckets" / f"{bucket}.json"
+    assert render(BUCKET_VALUES[bucket]) == snapshot.read_text(), "contract changed: run `make contracts-snapshot`"
 
 
 @pytest.mark.parametrize("event_type", ALL_EVENTS, ids=lambda t: t.__name__)

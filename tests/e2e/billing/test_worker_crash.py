@@ -13,9 +13,8 @@ from nats.aio.client import Client as NatsClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tollway.billing.balances import BalanceValue
 from tollway.contracts import RequestCompletedV1, UserRegisteredV1, encode
-from tollway.contracts.streams import BALANCES_BUCKET
+from tollway.contracts.streams import BALANCES_BUCKET, BalanceValue
 from tollway.platform.messaging import JetStreamPublisher, Namespace
 from tollway.testing.infra import LocalInfra
 from tollway.testing.processes import (

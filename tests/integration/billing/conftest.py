@@ -14,13 +14,13 @@ from nats.js.errors import NotFoundError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tollway.billing.balances import BalanceValue, KvBalances
+from tollway.billing.balances import KvBalances
 from tollway.billing.bootstrap import BillingServices, build_services
 from tollway.billing.consumers import subscriptions
 from tollway.billing.db.tables import messaging
 from tollway.billing.settings import BillingSettings
 from tollway.contracts import ALL_BUCKETS, ALL_STREAMS, RequestCompletedV1, UserRegisteredV1
-from tollway.contracts.streams import BALANCES_BUCKET
+from tollway.contracts.streams import BALANCES_BUCKET, BalanceValue
 from tollway.platform.infra import Infra
 from tollway.platform.messaging import JetStreamPublisher, Namespace, provision
 from tollway.platform.runner import run_consumers

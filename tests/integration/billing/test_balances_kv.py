@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.billing.conftest import completed, drained, kv_value, registered
 from tollway.billing import handlers
-from tollway.billing.balances import BalanceValue, CoalescingBalances, KvBalances
+from tollway.billing.balances import CoalescingBalances, KvBalances
 from tollway.billing.bootstrap import BillingServices, build_services
 from tollway.billing.consumers import subscriptions
 from tollway.billing.db.tables import messaging
 from tollway.billing.domain.ledger import BalanceSnapshot
 from tollway.billing.settings import BillingSettings
-from tollway.contracts.streams import BALANCES_BUCKET
+from tollway.contracts.streams import BALANCES_BUCKET, BalanceValue
 from tollway.platform.infra import Infra
 from tollway.platform.messaging import JetStreamPublisher, Namespace, connect_nats
 from tollway.platform.runner import run_consumers

@@ -8,8 +8,8 @@ from nats.aio.client import Client as NatsClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.billing.conftest import completed, drained, kv_value, registered, scalar
-from tollway.billing.balances import BalanceValue
 from tollway.contracts import encode
+from tollway.contracts.streams import BalanceValue
 from tollway.platform.messaging import JetStreamPublisher, Namespace
 from tollway.testing.processes import eventually
 

@@ -7,9 +7,10 @@ import re
 from typing import Any
 
 from tollway.contracts.internal_api import CatalogOut, ModelOut, PricesOut
+from tollway.contracts.streams import BalanceValue
 from tollway.gateway.api.edge import PATH_KEY, Edge
 from tollway.gateway.api.public_errors import error_body
-from tollway.gateway.balances import BalanceBook, BalanceValue
+from tollway.gateway.balances import BalanceBook
 from tollway.gateway.domain.catalog import Catalogue
 from tollway.gateway.domain.ids import new_request_id
 from tollway.gateway.domain.ratelimits import LimitOverride, Limits, Periods, Subject

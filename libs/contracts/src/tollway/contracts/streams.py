@@ -41,4 +41,18 @@ ALL_STREAMS: tuple[StreamSpec, ...] = (
 
 BALANCES_BUCKET = KeyValueSpec(bucket="billing_balances", description="available balance per account, micro-USD")
 
+
+class BalanceValue(msgspec.Struct, frozen=True):
+    """What billing writes under each account id in the balances bucket; the gateway's credit gate reads it.
+
+    ``version`` only grows: a reader keeps the value with the highest version, so replays and races are harmless.
+    """
+
+    balance_micros: int
+    version: int
+
+
+# The value shape of every bucket, by bucket name (snapshotted beside the event schemas).
+BUCKET_VALUES: dict[str, type[msgspec.Struct]] = {BALANCES_BUCKET.bucket: BalanceValue}
+
 ALL_BUCKETS: tuple[KeyValueSpec, ...] = (BALANCES_BUCKET,)

@@ -1,4 +1,4 @@
-"""Writes the JSON Schema snapshot of every event (``make contracts-snapshot``); tests compare against them."""
+"""Writes the JSON Schema snapshot of every event and bucket value (``make contracts-snapshot``); tests compare."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tollway.contracts import ALL_EVENTS, json_schema, subject_of
+from tollway.contracts.streams import BUCKET_VALUES
 
 
 def render(event_type: type) -> str:
@@ -19,6 +20,12 @@ def write_snapshots(folder: Path) -> list[Path]:
     for event_type in ALL_EVENTS:
         path = folder / f"{subject_of(event_type)}.json"
         path.write_text(render(event_type))
+        written.append(path)
+    values = folder.parent / "buckets"
+    values.mkdir(exist_ok=True)
+    for bucket, value_type in BUCKET_VALUES.items():
+        path = values / f"{bucket}.json"
+        path.write_text(render(value_type))
         written.append(path)
     return written
 

@@ -51,12 +51,14 @@ def test_infra() -> LocalInfra:
 
 
 @pytest.fixture(scope="session")
-def migrated_database_url(test_infra: LocalInfra, worker_id: str, testrun_uid: str) -> Iterator[str]:
+def migrated_database_url(test_infra: LocalInfra, request: pytest.FixtureRequest) -> Iterator[str]:
     """One database per xdist worker with every service's migrations applied (migrations tested each run).
 
     Named after the run too, so two test runs on one machine (or two developers' sessions) never share one.
     """
-    name = f"tollway_test_{testrun_uid[:8]}_{worker_id}"
+    # xdist names each worker and the run; without xdist (``-p no:xdist``) this process is the only worker.
+    worker = getattr(request.config, "workerinput", {"workerid": "master", "testrunuid": uuid.uuid4().hex})
+    name = f"tollway_test_{worker['testrunuid'][:8]}_{worker['workerid']}"
     yield create_migrated_database(test_infra.postgres_admin_url, name)
     asyncio.run(drop_database(test_infra.postgres_admin_url, name))
 

@@ -14,20 +14,13 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from tollway.billing.domain.ledger import BalanceSnapshot
-from tollway.contracts.streams import BALANCES_BUCKET
+from tollway.contracts.streams import BALANCES_BUCKET, BalanceValue
 from tollway.platform.messaging import Namespace
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 20
 MAX_REMEMBERED = 200_000
 PIPELINE_TIMEOUT_S = 5.0
-
-
-class BalanceValue(msgspec.Struct, frozen=True):
-    """The value stored under each user id (the gateway's credit gate decodes it)."""
-
-    balance_micros: int
-    version: int
 
 
 _KEY = re.compile(r"^[-/_=.a-zA-Z0-9]+$")  # what NATS KV accepts as a key

@@ -11,17 +11,10 @@ import msgspec
 from nats.aio.client import Client as NatsClient
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
-from tollway.contracts.streams import BALANCES_BUCKET
+from tollway.contracts.streams import BALANCES_BUCKET, BalanceValue
 from tollway.platform.messaging import Namespace
 
 log = logging.getLogger(__name__)
-
-
-class BalanceValue(msgspec.Struct, frozen=True):
-    """What billing writes under each user id."""
-
-    balance_micros: int
-    version: int
 
 
 _decoder = msgspec.json.Decoder(BalanceValue)

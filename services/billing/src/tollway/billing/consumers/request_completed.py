@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from tollway.billing import handlers
 from tollway.billing.bootstrap import BillingServices
-from tollway.contracts import RequestCompletedV1
+from tollway.contracts import RequestCompletedV1, subject_of
 from tollway.contracts.streams import ROUTER_STREAM
 from tollway.platform.messaging import ConsumerSpec
 from tollway.platform.runner import Subscription
@@ -18,7 +18,7 @@ def spec(batch_size: int, ack_wait_s: float) -> ConsumerSpec:
     return ConsumerSpec(
         stream=ROUTER_STREAM,
         durable=DURABLE,
-        filter_subject="router.request.completed.v1",
+        filter_subject=subject_of(RequestCompletedV1),
         batch_size=batch_size,
         ack_wait_s=ack_wait_s,
     )

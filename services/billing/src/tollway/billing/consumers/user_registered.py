@@ -6,13 +6,13 @@ from collections.abc import Sequence
 
 from tollway.billing import handlers
 from tollway.billing.bootstrap import BillingServices
-from tollway.contracts import UserRegisteredV1
+from tollway.contracts import UserRegisteredV1, subject_of
 from tollway.contracts.streams import GATEWAY_STREAM
 from tollway.platform.messaging import ConsumerSpec
 from tollway.platform.runner import Subscription
 
 DURABLE = "billing__user_registered"
-SPEC = ConsumerSpec(stream=GATEWAY_STREAM, durable=DURABLE, filter_subject="gateway.user.registered.v1")
+SPEC = ConsumerSpec(stream=GATEWAY_STREAM, durable=DURABLE, filter_subject=subject_of(UserRegisteredV1))
 
 
 def subscription(services: BillingServices) -> Subscription:

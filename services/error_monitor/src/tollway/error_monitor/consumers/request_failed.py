@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tollway.contracts import RequestFailedV1
+from tollway.contracts import RequestFailedV1, subject_of
 from tollway.contracts.streams import ROUTER_STREAM
 from tollway.error_monitor import handlers
 from tollway.error_monitor.ports import ErrorLog
@@ -12,7 +12,7 @@ from tollway.platform.messaging import ConsumerSpec
 from tollway.platform.runner import Subscription
 
 SPEC = ConsumerSpec(
-    stream=ROUTER_STREAM, durable="error_monitor__request_failed", filter_subject="router.request.failed.v1"
+    stream=ROUTER_STREAM, durable="error_monitor__request_failed", filter_subject=subject_of(RequestFailedV1)
 )
 
 
