@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from litestar import Litestar
 
+from tollway.gateway.api.accounts import account_routers
 from tollway.gateway.api.admin import admin_router
 from tollway.gateway.api.breakers import breaker_router
+from tollway.gateway.api.chats import chats_router
 from tollway.gateway.api.console import console_router
 from tollway.gateway.api.edge import Edge
 from tollway.gateway.api.owners import user_account
@@ -22,7 +24,15 @@ def create_app(settings: GatewaySettings) -> Litestar:
     app = service_app(
         SERVICE,
         settings,
-        [admin_router(), *public_routes(), user_account, breaker_router(), console_router()],
+        [
+            admin_router(),
+            *public_routes(),
+            user_account,
+            breaker_router(),
+            console_router(),
+            chats_router(),
+            *account_routers(),
+        ],
         redis=True,
         http=True,
         lifespans=[runtime.lifespan],
