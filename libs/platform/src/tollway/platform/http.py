@@ -13,6 +13,7 @@ from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlu
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, ControllerRouterHandler
 
+from tollway.platform.fleet_metrics import fleet_gauges
 from tollway.platform.health import HealthController, MetricsController
 from tollway.platform.hot_path import DirectRoutes
 from tollway.platform.identity import IDENTITY_HEADER, SIGNATURE_HEADER, Identity, IdentityError, verify_identity
@@ -50,6 +51,7 @@ def service_app(
             app.state.infra = infra
             app.state.settings = settings
             async with AsyncExitStack() as stack:
+                await stack.enter_async_context(fleet_gauges(infra))
                 for extra in lifespans:
                     await stack.enter_async_context(extra(app))
                 yield

@@ -10,6 +10,7 @@ from tollway.inference_router.domain.canonical import Usage
 from tollway.inference_router.domain.commands import ServeChat
 from tollway.inference_router.domain.routing import Attempt
 from tollway.inference_router.ports import Clock, UsageSink
+from tollway.inference_router.usage_metrics import observe
 
 
 class UsageRecorder:
@@ -113,6 +114,7 @@ class UsageRecorder:
             return
         self.recorded = True
         self._stored = self._sink.add(event)
+        observe(event)
 
     def _elapsed_ms(self) -> int:
         return int((self._clock.monotonic() - self._command.started) * 1000)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import cast
 
 import msgspec
+from prometheus_client import Counter
 from redis.exceptions import WatchError
 
 from tollway.inference_router.domain.breaker import BreakerState, CircuitBreaker
@@ -18,6 +19,10 @@ _decode = msgspec.json.Decoder(BreakerState).decode
 STATE_TTL_S = 24 * 3600
 CLOSED = BreakerState()
 SLOT_TAG = "breakers"  # every breaker and cooldown key shares one Redis Cluster slot, so one MGET reads them all
+# Counted by the replica whose write changed the phase, so the sum over replicas is every transition exactly once.
+TRANSITIONS = Counter(
+    "tollway_router_breaker_transitions_total", "Circuit breaker phase changes written", ["deployment", "phase"]
+)
 
 
 class RedisBreakerBook:
@@ -108,6 +113,8 @@ class RedisBreakerBook:
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.set(name, _encode(after), ex=STATE_TTL_S)
                     await pipe.execute()
+                    if after.phase != before.phase:
+                        TRANSITIONS.labels(key, after.phase).inc()
                     return
                 except WatchError:
                     continue
