@@ -1,5 +1,7 @@
 """The official google-genai SDK against a real fakellm server: generateContent, streaming, tools, errors."""
 
+from collections.abc import Iterator
+
 import pytest
 from google import genai
 from google.genai import errors, types
@@ -8,9 +10,11 @@ PROMPT = "What is the weather like?"  # 25 characters -> 7 prompt tokens
 
 
 @pytest.fixture
-def client(fakellm_url: str) -> genai.Client:
+def client(fakellm_url: str) -> Iterator[genai.Client]:
     options = types.HttpOptions(base_url=fakellm_url, retry_options=types.HttpRetryOptions(attempts=1))
-    return genai.Client(api_key="test-key", http_options=options)
+    sdk = genai.Client(api_key="test-key", http_options=options)
+    yield sdk
+    sdk.close()
 
 
 def test_generate_content(client: genai.Client) -> None:
