@@ -1,0 +1,129 @@
+# ruff: noqa: E501 - the catalogue reads best one model per line
+"""A router SIGKILLed right after answering loses no usage: the final frame waits for the durable write.
+
+Before ADR 007 the event was only staged in memory for a group commit; with the commit interval at 2 s every
+request answered within 2 s of the kill was served and never billed. This test failed then (44 of 62
+answers lost in one run) and passes now: each answer's event is on the ROUTER stream (or, had NATS not acked, committed to
+the outbox) before the client sees the answer end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from nats.aio.client import Client as NatsClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.e2e.stack.crash_tools import GroupProcess
+from tests.integration.inference_router.usage_events import UsageEvents
+from tollway.platform.db import make_metadata
+from tollway.platform.messaging import MessagingTables
+from tollway.testing.infra import LocalInfra
+from tollway.testing.namespaces import purge_namespace
+from tollway.testing.processes import free_port
+from tollway.testing.stack import RouterUnderTest, router_env, start_fakellm, wait_http, write_catalog
+
+pytestmark = pytest.mark.slow
+
+CATALOG = """
+providers:
+  - {id: primary, kind: openai_compatible, base_url: http://127.0.0.1:8090/v1}
+  - {id: claude, kind: anthropic, base_url: http://127.0.0.1:8090}
+models:
+  - {id: ok, context_window: 8000, max_output_tokens: 1000, prices: &p {input: 150000, output: 600000, cache_read: 75000, cache_write: 150000},
+     deployments: [{provider: primary, upstream_model: "fake-ok+tokens=8"}]}
+  - {id: claude-ok, context_window: 8000, max_output_tokens: 1000, prices: *p,
+     deployments: [{provider: claude, upstream_model: "fake-claude+tokens=8"}]}
+"""
+outbox = MessagingTables(make_metadata("inference_router")).outbox
+REQUESTS = 150
+KILL_AFTER = 60
+LANES = 12
+
+
+@pytest.fixture
+def crashable_router(
+    migrated_database_url: str, test_infra: LocalInfra, tmp_path: Path
+) -> Iterator[tuple[RouterUnderTest, GroupProcess]]:
+    namespace = f"r{uuid.uuid4().hex[:10]}"
+    fake, upstream = start_fakellm()
+    catalog = write_catalog(CATALOG, upstream, tmp_path)
+    env = router_env(
+        database_url=migrated_database_url,
+        nats_url=test_infra.nats_url,
+        redis_url=test_infra.redis_url,
+        namespace=namespace,
+    )
+    port = free_port()
+    settings = {"PORT": str(port), "CATALOG_PATH": str(catalog), "OUTBOX_FLUSH_INTERVAL_S": "2.0", "WORKERS": "1"}
+    router_settings = {f"INFERENCE_ROUTER_{key}": value for key, value in settings.items()}
+    process = GroupProcess(
+        "inference_router-serve",
+        [sys.executable, "-m", "tollway.inference_router", "serve"],
+        {**env, **router_settings},
+    ).start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/ready", process)
+        yield RouterUnderTest(url, upstream, namespace, env, catalog), process
+    finally:
+        process.kill()
+        fake.stop()
+        asyncio.run(purge_namespace(test_infra.nats_url, test_infra.redis_url, namespace))
+
+
+async def answer(client: httpx.AsyncClient, router: RouterUnderTest, i: int) -> str | None:
+    """One call (plain, OpenAI stream, Anthropic stream in turn); its id if the answer arrived complete."""
+    request_id = f"dur-{i:04d}"
+    api = "anthropic" if i % 3 == 2 else "openai"
+    body: dict[str, object] = {"model": "claude-ok" if i % 3 == 2 else "ok", "max_tokens": 16}
+    body["messages"] = [{"role": "user", "content": "hello"}]
+    body["stream"] = i % 3 != 0
+    try:
+        async with client.stream("POST", "/internal/v1/chat", headers=router.headers(request_id, api), json=body) as r:
+            raw = b"".join([chunk async for chunk in r.aiter_raw()])
+    except httpx.HTTPError:
+        return None  # cut by the kill
+    if r.status_code != 200:
+        return None
+    if i % 3 == 0:
+        return request_id if b'"choices"' in raw else None
+    ending = b"data: [DONE]" if api == "openai" else b"event: message_stop"
+    return request_id if ending in raw else None
+
+
+async def test_every_answer_completed_before_a_sigkill_has_a_durable_usage_event(
+    crashable_router: tuple[RouterUnderTest, GroupProcess], nc: NatsClient, engine: AsyncEngine
+) -> None:
+    router, process = crashable_router
+    answered: list[str] = []
+    pending = iter(range(REQUESTS))
+    killed = asyncio.Event()
+
+    async with httpx.AsyncClient(base_url=router.url, timeout=10) as client:
+
+        async def lane() -> None:
+            for i in pending:
+                if killed.is_set():
+                    return
+                if (request_id := await answer(client, router, i)) is not None:
+                    answered.append(request_id)
+                if len(answered) >= KILL_AFTER and not killed.is_set():
+                    killed.set()
+                    process.kill()  # the instant the answer ended: no graceful shutdown, no flush
+
+        await asyncio.gather(*(lane() for _ in range(LANES)))
+
+    stream = {e.request_id for e in await UsageEvents(nc, router.namespace).all()}
+    async with engine.connect() as conn:
+        spooled = set((await conn.execute(select(outbox.c.event_id))).scalars().all())
+    lost = sorted(set(answered) - stream - spooled)
+    assert len(answered) >= KILL_AFTER
+    assert lost == [], f"{len(lost)} of {len(answered)} answered requests have no usage event"
