@@ -9,7 +9,9 @@ import msgspec
 # Which public format the body is in and the answer must be in; the router translates, the gateway passes bytes.
 API_HEADER = "x-tollway-api"
 REQUEST_ID_HEADER = "x-request-id"
-PublicApiName = Literal["openai", "anthropic"]
+# The OpenAI-shaped routes beside chat (Responses, legacy completions, embeddings) and the Vercel AI SDK data stream
+# travel the same chat path; only ``anthropic`` answers errors in Anthropic's shape.
+PublicApiName = Literal["openai", "anthropic", "openai_responses", "openai_completions", "openai_embeddings", "ai_sdk"]
 
 CHAT_PATH = "/internal/v1/chat"
 CATALOG_PATH = "/internal/v1/catalog"
