@@ -64,10 +64,15 @@ class AnthropicStreamEncoder:
 
     Text and each tool call get their own content block; a block is closed when the next one opens or the
     stream finishes. ``message_delta`` waits for ``close`` because OpenAI upstreams report usage last.
+
+    ``message_start`` carries the prompt's tokens, as Anthropic's does: the upstream's count when it reports one up
+    front (Anthropic), else ``input_tokens``, the router's estimate (OpenAI-shaped and other upstreams report
+    usage only at the end; ``message_delta`` then carries the exact count).
     """
 
-    def __init__(self, *, message_id: str, model: str) -> None:
+    def __init__(self, *, message_id: str, model: str, input_tokens: int = 0) -> None:
         self._id, self._model = message_id, model
+        self._input_tokens = input_tokens
         self._started = False
         self._blocks = 0
         self._open: int | None = None
@@ -115,7 +120,9 @@ class AnthropicStreamEncoder:
 
     def _start(self, usage: Usage | None) -> bytes:
         self._started = True
-        message = MessageOut(id=self._id, model=self._model, usage=usage_to_anthropic(usage or Usage()))
+        if usage is None or usage.prompt_tokens == 0:
+            usage = Usage(prompt_tokens=self._input_tokens)
+        message = MessageOut(id=self._id, model=self._model, usage=usage_to_anthropic(usage))
         return _frame(MessageStartEvent(message))
 
     def _open_block(self, block: TextBlock | ToolUseBlock) -> bytes:

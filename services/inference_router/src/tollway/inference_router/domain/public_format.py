@@ -14,6 +14,7 @@ from tollway.inference_router.domain.error_bodies import anthropic_error_body, o
 from tollway.inference_router.domain.openai_request import decode_openai_request
 from tollway.inference_router.domain.openai_response import encode_openai_response
 from tollway.inference_router.domain.openai_stream import OpenAIChunkEncoder
+from tollway.inference_router.domain.usage import estimate_prompt_tokens
 
 
 class StreamEncoder(Protocol):
@@ -41,7 +42,8 @@ class PublicFormat:
 
     def stream_encoder(self, request: ChatRequest, *, request_id: str, model: str, created: int) -> StreamEncoder:
         if self.api == "anthropic":
-            return AnthropicStreamEncoder(message_id=f"msg_{request_id}", model=model)
+            input_tokens = estimate_prompt_tokens(request)
+            return AnthropicStreamEncoder(message_id=f"msg_{request_id}", model=model, input_tokens=input_tokens)
         return OpenAIChunkEncoder(
             response_id=f"chatcmpl-{request_id}", model=model, created=created, include_usage=request.include_usage
         )
