@@ -89,6 +89,14 @@ class InMemorySession:
             if p.account_id == account_id and p.type == "usage" and p.created_at < at
         )
 
+    async def refunds_of(self, transaction_id: str) -> tuple[int, int]:
+        refunds = [
+            p.amount_micros
+            for p in self.state.postings
+            if p.type == "refund" and p.metadata.get("refunded_transaction_id") == transaction_id
+        ]
+        return sum(refunds), len(refunds)
+
     async def commit(self) -> None:
         self._ledger.state = self.state
         self._ledger.commits += 1

@@ -13,6 +13,7 @@ from tollway.billing.domain.errors import (
     LimitExceededError,
     MissingIdempotencyKeyError,
     NotRefundableError,
+    RefundExceedsChargeError,
 )
 from tollway.billing.domain.idempotency import StoredResponse, fingerprint, replay, require_key
 from tollway.billing.domain.ledger import Posting
@@ -86,14 +87,14 @@ def charge(kind: str = "usage", amount: int = -300) -> Posting:
 
 def test_refund_defaults_to_the_whole_charge() -> None:
     entry = admin.refund_entry(charge(), admin.RefundRequest(transaction_id="txn_1", admin="ops"))
-    assert (entry.type, entry.amount_micros, entry.reference) == ("refund", 300, "refund:txn_1")
+    assert (entry.type, entry.amount_micros, entry.reference) == ("refund", 300, "refund:txn_1:#1")
     assert entry.metadata["request_id"] == "r1"
 
 
 def test_refund_rules() -> None:
     with pytest.raises(NotRefundableError):
         admin.refund_entry(charge("grant", 300), admin.RefundRequest(transaction_id="txn_1", admin="ops"))
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(RefundExceedsChargeError):
         admin.refund_entry(charge(), admin.RefundRequest(transaction_id="txn_1", amount_micros=301, admin="ops"))
     partial = admin.refund_entry(charge(), admin.RefundRequest(transaction_id="txn_1", amount_micros=5, admin="o"))
     assert partial.amount_micros == 5

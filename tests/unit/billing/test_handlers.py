@@ -14,7 +14,9 @@ from tollway.billing.domain.errors import (
     IdempotencyConflictError,
     LimitExceededError,
     NotFoundError,
+    RefundExceedsChargeError,
 )
+from tollway.billing.domain.ledger import Posting
 from tollway.billing.domain.pages import make_query
 from tollway.billing.domain.policy import BillingPolicy
 from tollway.contracts import CreditDebitedV1, CreditGrantedV1, RequestCompletedV1, UserRegisteredV1
@@ -149,7 +151,7 @@ async def test_negative_adjustment_cannot_break_the_overspend_bound(
 async def test_refund_once(ledger: InMemoryLedger, sink: RecordingSink, clock: FakeClock) -> None:
     await settle([completed("r1", 400)], ledger, sink, clock)
     usage = ledger.state.postings[0]
-    refund = await handlers.refund_usage(
+    refund, _ = await handlers.refund_usage(
         RefundRequest(transaction_id=usage.id, admin="ops"), ledger, sink, POLICY, clock
     )
     assert (refund.amount_micros, refund.balance_after_micros) == (400, 0)
@@ -157,6 +159,27 @@ async def test_refund_once(ledger: InMemoryLedger, sink: RecordingSink, clock: F
         await handlers.refund_usage(RefundRequest(transaction_id=usage.id, admin="ops"), ledger, sink, POLICY, clock)
     with pytest.raises(NotFoundError):
         await handlers.refund_usage(RefundRequest(transaction_id="txn_x", admin="ops"), ledger, sink, POLICY, clock)
+
+
+async def test_partial_refunds_sum_to_at_most_the_charge(
+    ledger: InMemoryLedger, sink: RecordingSink, clock: FakeClock
+) -> None:
+    await settle([completed("r1", 400)], ledger, sink, clock)
+    usage = ledger.state.postings[0]
+
+    async def refund(amount: int | None, key: str | None = None) -> Posting:
+        request = RefundRequest(transaction_id=usage.id, amount_micros=amount, admin="ops", idempotency_key=key)
+        posting, _ = await handlers.refund_usage(request, ledger, sink, POLICY, clock)
+        return posting
+
+    assert (await refund(150, "a")).amount_micros == 150
+    assert (await refund(150, "a")).amount_micros == 150  # the same key replays, no second refund
+    with pytest.raises(RefundExceedsChargeError):
+        await refund(251)
+    assert (await refund(None)).amount_micros == 250  # the rest
+    with pytest.raises(AlreadyRefundedError):
+        await refund(1)
+    assert sum(p.amount_micros for p in ledger.state.postings if p.type == "refund") == 400
 
 
 async def test_expired_trial_loses_only_its_unspent_part(

@@ -1,4 +1,4 @@
-"""The one place that builds billing's concrete objects (ledger, balances sink, policy) for each process."""
+"""The one place that builds billing's concrete objects (ledger, reads, balances sink, policy) per process."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from litestar import Litestar
 
 from tollway.billing.balances import KvBalances
+from tollway.billing.db.coupons import SqlAlchemyCoupons
+from tollway.billing.db.reports import SqlAlchemyReports
 from tollway.billing.db.repositories import SqlAlchemyLedger
 from tollway.billing.domain.policy import BillingPolicy
 from tollway.billing.ports import BalanceSink, Clock
@@ -23,6 +25,8 @@ class BillingServices:
     ledger: SqlAlchemyLedger
     balances: BalanceSink
     policy: BillingPolicy
+    coupons: SqlAlchemyCoupons
+    reports: SqlAlchemyReports
     clock: Clock = utc_now
 
 
@@ -38,10 +42,13 @@ def policy_of(settings: BillingSettings) -> BillingPolicy:
 
 
 def build_services(infra: Infra, settings: BillingSettings, balances: BalanceSink | None = None) -> BillingServices:
+    engine = infra.require_engine()
     return BillingServices(
-        ledger=SqlAlchemyLedger(infra.require_engine()),
+        ledger=SqlAlchemyLedger(engine),
         balances=balances or KvBalances(infra.js, infra.ns),
         policy=policy_of(settings),
+        coupons=SqlAlchemyCoupons(engine),
+        reports=SqlAlchemyReports(engine),
     )
 
 

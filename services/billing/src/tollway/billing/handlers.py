@@ -3,23 +3,59 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import msgspec
 
 from tollway.billing.domain import admin, idempotency
 from tollway.billing.domain.audit import AuditReport
-from tollway.billing.domain.errors import AlreadyRefundedError, ConflictError, NotFoundError
+from tollway.billing.domain.coupons import (
+    Coupon,
+    CouponDraft,
+    CouponPatch,
+    Eligibility,
+    Redemption,
+    RedemptionRecord,
+    apply_patch,
+    check_redeemable,
+    coupon_entry,
+    new_coupon,
+    normalize_code,
+)
+from tollway.billing.domain.errors import ConflictError, CouponNotFoundError, InvalidInputError, NotFoundError
 from tollway.billing.domain.ledger import AccountState, Entry, Posting, Settlement, settle
 from tollway.billing.domain.notifications import events_for
 from tollway.billing.domain.pages import Page, TransactionQuery, page_of
 from tollway.billing.domain.policy import BillingPolicy
+from tollway.billing.domain.reports import (
+    AdminTransactionQuery,
+    CouponAnalytics,
+    CouponPosition,
+    CouponQuery,
+    CouponStats,
+    LedgerSummary,
+    RedemptionView,
+    SortPosition,
+    SpendLine,
+    TrialAnalytics,
+    TrialState,
+    UserSummary,
+    check_limit,
+    check_window,
+    encode_position,
+)
+from tollway.billing.domain.statements import Statement, build_statement, month_bounds
 from tollway.billing.domain.trial import expiry_entry, trial_entry, trial_reference, unused_trial_micros
 from tollway.billing.domain.usage import charges_from
-from tollway.billing.ports import BalanceSink, Clock, Ledger, LedgerSession
-from tollway.contracts import RequestCompletedV1, UserRegisteredV1
+from tollway.billing.ports import BalanceSink, Clock, CouponLedger, CouponReads, Ledger, LedgerSession, Reports
+from tollway.contracts import CouponRedeemedV1, RequestCompletedV1, UserRegisteredV1
 
 _posting_json = msgspec.json.Encoder()
+_json = _posting_json
 _posting_decoder = msgspec.json.Decoder(Posting)
+_bulk_decoder = msgspec.json.Decoder(admin.BulkResult)
+_redemption_decoder = msgspec.json.Decoder(RedemptionRecord)
+_coupon_decoder = msgspec.json.Decoder(Coupon)
 
 
 async def settle_usage(
@@ -99,20 +135,61 @@ async def credit_account(
 
 async def refund_usage(
     request: admin.RefundRequest, ledger: Ledger, sink: BalanceSink, policy: BillingPolicy, clock: Clock
-) -> Posting:
-    """Credit back one usage charge, once: a second refund of the same transaction is a conflict."""
+) -> tuple[Posting, bool]:
+    """Credit back (part of) a usage charge; refunds of one charge never sum to more than it."""
     async with ledger.session() as s:
+        key = request.idempotency_key
+        if key is not None and (stored := await s.claim_key(f"refund:{key}", request.fingerprint)) is not None:
+            return _posting_decoder.decode(idempotency.replay(stored, request.fingerprint)), True
         usage = await s.find_transaction(request.transaction_id)
         if usage is None:
             raise NotFoundError(f"no transaction with id {request.transaction_id!r}", "transaction_id")
-        entry = admin.refund_entry(usage, request)
+        # The account lock serialises every refund of this charge, so the sum read next is final.
         accounts = await s.lock_accounts([usage.user_id])
+        refunded, count = await s.refunds_of(usage.id)
+        entry = admin.refund_entry(usage, request, refunded, count)
         if await s.known_references([entry.reference]):
-            raise AlreadyRefundedError(usage.id)
+            raise ConflictError("this Idempotency-Key was already used (its record expired); use a new key")
         settlement = await _apply(s, accounts, [(usage.user_id, entry)], policy, clock)
+        if key is not None:
+            await s.store_response(f"refund:{key}", _posting_json.encode(settlement.postings[0]))
         await s.commit()
     await sink.publish(settlement.snapshots())
-    return settlement.postings[0]
+    return settlement.postings[0], False
+
+
+async def grant_bulk(
+    bulk: admin.BulkGrant, ledger: Ledger, sink: BalanceSink, policy: BillingPolicy, clock: Clock
+) -> tuple[admin.BulkResult, bool]:
+    """One grant per distinct account, all in one transaction; the daily limit decides who is left out."""
+    admin.check_bulk(bulk, policy)
+    async with ledger.session() as s:
+        stored = await s.claim_key(bulk.idempotency_key, bulk.fingerprint)
+        if stored is not None:
+            return _bulk_decoder.decode(idempotency.replay(stored, bulk.fingerprint)), True
+        today = await s.admin_credit_since(admin.utc_day_start(clock()))
+        granted, refused = admin.plan_bulk(bulk, today, policy)
+        entries = [(u, bulk.entry_for(u)) for u in granted]
+        if await s.known_references([e.reference for _, e in entries]):
+            raise ConflictError("this Idempotency-Key was already used (its record expired); use a new key")
+        accounts = await s.lock_accounts(granted)
+        settlement = await _apply(s, accounts, entries, policy, clock)
+        result = admin.bulk_result(bulk, _outcomes(bulk, settlement.postings, refused))
+        await s.store_response(bulk.idempotency_key, _json.encode(result))
+        await s.commit()
+    await sink.publish(settlement.snapshots())
+    return result, False
+
+
+def _outcomes(
+    bulk: admin.BulkGrant, postings: Sequence[Posting], refused: Sequence[admin.GrantOutcome]
+) -> list[admin.GrantOutcome]:
+    by_user = {o.user_id: o for o in refused}
+    for p in postings:
+        by_user[p.user_id] = admin.GrantOutcome(
+            user_id=p.user_id, status="granted", transaction_id=p.id, balance_after_micros=p.balance_after_micros
+        )
+    return [by_user[u] for u in bulk.unique_user_ids]
 
 
 async def expire_trials(
@@ -179,3 +256,185 @@ async def resync_balances(ledger: Ledger, sink: BalanceSink, page_size: int = 10
 
 async def verify_ledger(ledger: Ledger, policy: BillingPolicy) -> AuditReport:
     return await ledger.audit(policy.overspend_bound_micros)
+
+
+async def create_coupon(
+    draft: CouponDraft, key: str, admin_id: str, ledger: CouponLedger, *, policy: BillingPolicy, clock: Clock
+) -> tuple[Coupon, bool]:
+    """A new coupon once per Idempotency-Key; a code already taken is a conflict."""
+    async with ledger.session() as s:
+        scoped = f"coupon:{key}"
+        stored = await s.claim_key(scoped, draft.fingerprint)
+        if stored is not None:
+            return _coupon_decoder.decode(idempotency.replay(stored, draft.fingerprint)), True
+        coupon = new_coupon(draft, policy, admin_id, clock())
+        await s.insert_coupon(coupon)
+        await s.store_response(scoped, _json.encode(coupon))
+        await s.commit()
+    return coupon, False
+
+
+async def update_coupon(coupon_id: str, patch: CouponPatch, ledger: CouponLedger, clock: Clock) -> Coupon:
+    """Change the allow-listed fields under the coupon's lock (so max_uses never drops below the uses)."""
+    async with ledger.session() as s:
+        coupon = await s.lock_coupon(coupon_id)
+        if coupon is None:
+            raise CouponNotFoundError("coupon_id")
+        updated = apply_patch(coupon, patch, clock())
+        await s.update_coupon(updated)
+        await s.commit()
+    return updated
+
+
+async def deactivate_coupon(coupon_id: str, ledger: CouponLedger, clock: Clock) -> Coupon:
+    """DELETE deactivates: the coupon and its redemptions stay for the ledger's history; repeating it is a no-op."""
+    async with ledger.session() as s:
+        coupon = await s.lock_coupon(coupon_id)
+        if coupon is None:
+            raise CouponNotFoundError("coupon_id")
+        if not coupon.is_active:
+            return coupon
+        updated = msgspec.structs.replace(coupon, is_active=False, updated_at=clock())
+        await s.update_coupon(updated)
+        await s.commit()
+    return updated
+
+
+async def redeem_coupon(
+    redemption: Redemption, ledger: CouponLedger, sink: BalanceSink, policy: BillingPolicy, clock: Clock
+) -> tuple[RedemptionRecord, bool]:
+    """Check and credit in one transaction under the coupon's row lock: uses never exceed max_uses."""
+    code, key, fp = normalize_code(redemption.code), redemption.scoped_key, redemption.fingerprint
+    async with ledger.session() as s:
+        stored = await s.claim_key(key, fp)
+        if stored is not None:
+            return _redemption_decoder.decode(idempotency.replay(stored, fp)), True
+        coupon = await s.lock_coupon_by_code(code)
+        seen = NOT_SEEN if coupon is None else await s.coupon_eligibility(coupon.id, redemption.user_id)
+        coupon = check_redeemable(coupon, redemption.user_id, seen, clock())
+        accounts = await s.lock_accounts([redemption.user_id])
+        settlement = await _apply(
+            s, accounts, [(redemption.user_id, coupon_entry(coupon, redemption.user_id))], policy, clock
+        )
+        record = await s.record_redemption(coupon, settlement.postings[0])
+        await s.stage([_redeemed_event(record)])
+        await s.store_response(key, _json.encode(record))
+        await s.commit()
+    await sink.publish(settlement.snapshots())
+    return record, False
+
+
+NOT_SEEN = Eligibility(already_redeemed=False, has_paid_credit=False)
+
+
+def _redeemed_event(record: RedemptionRecord) -> CouponRedeemedV1:
+    return CouponRedeemedV1(
+        coupon_id=record.coupon_id,
+        coupon_code=record.coupon_code,
+        redemption_id=record.id,
+        account_id=record.account_id,
+        user_id=record.user_id,
+        transaction_id=record.transaction_id,
+        value_micros=record.value_micros,
+        balance_after_micros=record.balance_after_micros,
+    )
+
+
+async def list_coupons(query: CouponQuery, reads: CouponReads) -> tuple[list[Coupon], str | None]:
+    rows = await reads.list_coupons(query)
+    items = rows[: query.limit]
+    more = len(rows) > query.limit and items
+    return items, encode_position(CouponPosition(items[-1].created_at, items[-1].id)) if more else None
+
+
+async def get_coupon(coupon_id: str, reads: CouponReads) -> Coupon:
+    coupon = await reads.get_coupon(coupon_id)
+    if coupon is None:
+        raise CouponNotFoundError("coupon_id")
+    return coupon
+
+
+async def coupon_analytics(coupon_id: str, reads: CouponReads) -> CouponAnalytics:
+    analytics = await reads.analytics(coupon_id)
+    if analytics is None:
+        raise CouponNotFoundError("coupon_id")
+    return analytics
+
+
+async def coupon_stats(reads: CouponReads, clock: Clock) -> CouponStats:
+    return await reads.stats(clock())
+
+
+async def available_coupons(user_id: str, reads: CouponReads, clock: Clock, limit: int = 100) -> list[Coupon]:
+    return await reads.available_to(user_id, clock(), limit)
+
+
+async def coupon_history(user_id: str, limit: int, reads: CouponReads) -> tuple[list[RedemptionView], int, int]:
+    return await reads.history(user_id, check_limit(limit, 100))
+
+
+async def list_all_transactions(query: AdminTransactionQuery, reports: Reports) -> tuple[list[Posting], str | None]:
+    rows = await reports.admin_transactions(query)
+    items = rows[: query.limit]
+    if not (len(rows) > query.limit and items):
+        return items, None
+    last = items[-1]
+    value: int | datetime = last.amount_micros if query.sort == "amount" else last.created_at
+    return items, encode_position(SortPosition(query.sort, query.order, value, last.id))
+
+
+async def credits_summary(
+    user_id: str | None, since: datetime | None, until: datetime | None, reports: Reports
+) -> LedgerSummary:
+    check_window(since, until)
+    summary = await reports.ledger_summary(user_id, since, until)
+    if summary is None:
+        raise NotFoundError(f"no account for user {user_id!r}", "user_id")
+    return summary
+
+
+async def user_summary(user_id: str, days: int, ledger: Ledger, reports: Reports, clock: Clock) -> UserSummary:
+    """The caller's balance, what usage cost them over the last ``days`` (by day, model, key) and their trial."""
+    if not 1 <= days <= MAX_SUMMARY_DAYS:
+        raise InvalidInputError(f"days must be between 1 and {MAX_SUMMARY_DAYS}", "days")
+    now = clock()
+    since = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    account = await ledger.account(user_id)
+    if account is None:
+        empty: list[SpendLine] = []
+        return UserSummary(user_id=user_id, balance_micros=0, since=since, spend_micros=0, requests=0,
+                           by_day=empty, by_model=empty, by_key=empty, trial=TrialState(state="none"))  # fmt: skip
+    spend = await reports.spend(account.id, since)
+    return UserSummary(
+        user_id=user_id,
+        balance_micros=account.balance_micros,
+        since=since,
+        spend_micros=sum(line.spend_micros for line in spend["day"]),
+        requests=sum(line.requests for line in spend["day"]),
+        by_day=spend["day"],
+        by_model=spend["model"],
+        by_key=spend["key"],
+        trial=await reports.trial_state(account.id, now),
+    )
+
+
+MAX_SUMMARY_DAYS = 90
+
+
+async def trial_analytics(
+    since: datetime | None, until: datetime | None, reports: Reports, clock: Clock
+) -> TrialAnalytics:
+    check_window(since, until)
+    return await reports.trial_analytics(clock(), since, until)
+
+
+async def account_statement(user_id: str, month: str, ledger: Ledger, reports: Reports) -> Statement:
+    """Opening balance, the month's transactions in order, closing balance: exactly what the ledger holds."""
+    start, end = month_bounds(month)
+    account = await ledger.account(user_id)
+    if account is None:
+        return build_statement(user_id=user_id, account_id=None, month=month, opening_micros=0, postings=[])
+    opening, postings = await reports.month_of(account.id, start, end)
+    return build_statement(
+        user_id=user_id, account_id=account.id, month=month, opening_micros=opening, postings=postings
+    )

@@ -1,4 +1,4 @@
-"""What billing's use cases need from the outside world: the ledger store and the balances bucket."""
+"""What billing's use cases need from the outside world: the ledger and coupon stores, reads, the balances bucket."""
 
 from __future__ import annotations
 
@@ -8,9 +8,21 @@ from datetime import datetime
 from typing import Protocol
 
 from tollway.billing.domain.audit import AuditReport
+from tollway.billing.domain.coupons import Coupon, Eligibility, RedemptionRecord
 from tollway.billing.domain.idempotency import StoredResponse
 from tollway.billing.domain.ledger import AccountState, BalanceSnapshot, Posting, Settlement
 from tollway.billing.domain.pages import TransactionQuery
+from tollway.billing.domain.reports import (
+    AdminTransactionQuery,
+    CouponAnalytics,
+    CouponQuery,
+    CouponStats,
+    LedgerSummary,
+    RedemptionView,
+    SpendLine,
+    TrialAnalytics,
+    TrialState,
+)
 from tollway.contracts import Event
 
 Clock = Callable[[], datetime]
@@ -57,7 +69,71 @@ class LedgerSession(Protocol):
         """Micro-USD charged for usage before ``at`` (a positive number)."""
         ...
 
+    async def refunds_of(self, transaction_id: str) -> tuple[int, int]:
+        """Micro-USD refunded so far against a charge and how many refunds (call with its account locked)."""
+        ...
+
     async def commit(self) -> None: ...
+
+
+class CouponSession(LedgerSession, Protocol):
+    """A ledger unit of work that also writes coupons; a coupon's row lock orders its redemptions."""
+
+    async def insert_coupon(self, coupon: Coupon) -> None:
+        """Raises ``CouponCodeTakenError`` when the code exists."""
+        ...
+
+    async def lock_coupon(self, coupon_id: str) -> Coupon | None: ...
+
+    async def lock_coupon_by_code(self, code: str) -> Coupon | None: ...
+
+    async def update_coupon(self, coupon: Coupon) -> None: ...
+
+    async def coupon_eligibility(self, coupon_id: str, user_id: str) -> Eligibility: ...
+
+    async def record_redemption(self, coupon: Coupon, posting: Posting) -> RedemptionRecord:
+        """Insert the redemption row and count the use."""
+        ...
+
+
+class CouponLedger(Protocol):
+    def session(self) -> AbstractAsyncContextManager[CouponSession]: ...
+
+
+class CouponReads(Protocol):
+    async def list_coupons(self, query: CouponQuery) -> list[Coupon]:
+        """Newest first, up to ``query.limit + 1`` items."""
+        ...
+
+    async def get_coupon(self, coupon_id: str) -> Coupon | None: ...
+
+    async def analytics(self, coupon_id: str) -> CouponAnalytics | None: ...
+
+    async def stats(self, now: datetime) -> CouponStats: ...
+
+    async def available_to(self, user_id: str, now: datetime, limit: int) -> list[Coupon]: ...
+
+    async def history(self, user_id: str, limit: int) -> tuple[list[RedemptionView], int, int]: ...
+
+
+class Reports(Protocol):
+    async def admin_transactions(self, query: AdminTransactionQuery) -> list[Posting]:
+        """In the query's order, up to ``query.limit + 1`` items."""
+        ...
+
+    async def ledger_summary(
+        self, user_id: str | None, since: datetime | None, until: datetime | None
+    ) -> LedgerSummary | None: ...
+
+    async def spend(self, account_id: str, since: datetime) -> dict[str, list[SpendLine]]: ...
+
+    async def trial_state(self, account_id: str, now: datetime) -> TrialState: ...
+
+    async def trial_analytics(
+        self, now: datetime, since: datetime | None, until: datetime | None
+    ) -> TrialAnalytics: ...
+
+    async def month_of(self, account_id: str, start: datetime, end: datetime) -> tuple[int, list[Posting]]: ...
 
 
 class Ledger(Protocol):

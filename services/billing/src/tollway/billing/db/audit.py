@@ -38,8 +38,23 @@ CHECK_QUERIES: dict[str, str] = {
         FROM billing.transactions r
         JOIN billing.transactions u ON u.id = r.metadata->>'refunded_transaction_id'
         WHERE r.type = 'refund'
-        GROUP BY u.id, u.amount_micros
-        HAVING count(*) > 1 OR sum(r.amount_micros) > -u.amount_micros""",
+        GROUP BY u.id, u.amount_micros, u.type
+        HAVING u.type <> 'usage' OR sum(r.amount_micros) > -u.amount_micros OR min(r.amount_micros) <= 0""",
+    "coupon_uses_within_max": """
+        SELECT c.code, 'times_used ' || c.times_used || ', ' || count(r.id) || ' redemption(s), max_uses '
+               || coalesce(c.max_uses::text, 'none')
+        FROM billing.coupons c LEFT JOIN billing.coupon_redemptions r ON r.coupon_id = c.id
+        GROUP BY c.id
+        HAVING c.times_used <> count(r.id) OR count(r.id) > coalesce(c.max_uses, count(r.id))""",
+    "one_ledger_row_per_redemption": """
+        SELECT coalesce(r.id, t.id), CASE
+                   WHEN t.id IS NULL THEN 'redemption without its coupon transaction'
+                   WHEN r.id IS NULL THEN 'coupon transaction without a redemption'
+                   ELSE 'redemption of ' || r.value_micros || ' but transaction of ' || t.amount_micros END
+        FROM billing.coupon_redemptions r
+        FULL JOIN (SELECT * FROM billing.transactions WHERE type = 'coupon') t ON t.id = r.transaction_id
+        WHERE r.id IS NULL OR t.id IS NULL OR r.value_micros <> t.amount_micros
+              OR t.reference <> 'coupon:' || r.coupon_id || ':' || r.user_id""",
     "overspend_bound": """
         SELECT a.user_id, 'lowest balance ' || least(a.balance_micros, min(t.balance_after_micros))
         FROM billing.accounts a LEFT JOIN billing.transactions t ON t.account_id = a.id

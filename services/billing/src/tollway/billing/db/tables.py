@@ -1,9 +1,10 @@
-"""Tables of the ``billing`` schema (migrations in ``migrations/billing``): accounts, the ledger, idempotency keys."""
+"""Tables of the ``billing`` schema (migrations in ``migrations/billing``): accounts, ledger, keys, coupons."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -75,4 +76,41 @@ idempotency_keys = Table(
     # NULL only inside the claiming transaction; others wait for its commit before they read the row.
     Column("response", LargeBinary),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+coupons = Table(
+    "coupons",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("code", String(50), nullable=False, unique=True),  # stored upper-case: codes match case-insensitively
+    Column("value_micros", BigInteger, nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("coupon_type", String(16), nullable=False, server_default="promotional"),
+    Column("max_uses", BigInteger),  # NULL: no limit
+    # Bumped in the redemption's transaction, under the coupon's row lock; the CHECK backs up max_uses.
+    Column("times_used", BigInteger, nullable=False, server_default=text("0")),
+    Column("assigned_user_id", String(64)),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True)),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("created_by", String(64), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("times_used >= 0 AND (max_uses IS NULL OR times_used <= max_uses)", name="uses"),
+)
+
+coupon_redemptions = Table(
+    "coupon_redemptions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("coupon_id", String(40), ForeignKey(coupons.c.id), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("account_id", String(40), ForeignKey(accounts.c.id), nullable=False),
+    Column("transaction_id", String(40), ForeignKey(transactions.c.id), nullable=False, unique=True),
+    Column("value_micros", BigInteger, nullable=False),
+    Column("balance_before_micros", BigInteger, nullable=False),
+    Column("balance_after_micros", BigInteger, nullable=False),
+    Column("redeemed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("coupon_id", "user_id"),  # once per user, whatever the races
 )

@@ -10,8 +10,10 @@ from sqlalchemy import ARRAY, Text, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tollway.billing.db import coupons as coupon_sql
 from tollway.billing.db.rows import ACCOUNT_COLUMNS, POSTING_COLUMNS, account_of, posting_of
 from tollway.billing.db.tables import ADMIN_CREDIT_PREDICATE, accounts, idempotency_keys, messaging, transactions
+from tollway.billing.domain.coupons import Coupon, Eligibility, RedemptionRecord
 from tollway.billing.domain.errors import ConflictError
 from tollway.billing.domain.idempotency import StoredResponse
 from tollway.billing.domain.ledger import AccountState, Posting, Settlement
@@ -179,6 +181,34 @@ class SqlAlchemyLedgerSession:
             c.account_id == account_id, c.type == "usage", c.created_at < at
         )
         return int((await self._conn.execute(query)).scalar_one())
+
+    async def refunds_of(self, transaction_id: str) -> tuple[int, int]:
+        """Micro-USD refunded so far against one charge, and how many refunds (read under the account lock)."""
+        c = transactions.c
+        refunded = c.metadata["refunded_transaction_id"].astext
+        query = select(func.coalesce(func.sum(c.amount_micros), 0), func.count()).where(
+            c.type == "refund", refunded == transaction_id
+        )
+        total, count = (await self._conn.execute(query)).one()
+        return int(total), int(count)
+
+    async def insert_coupon(self, coupon: Coupon) -> None:
+        await coupon_sql.insert_coupon(self._conn, coupon)
+
+    async def lock_coupon(self, coupon_id: str) -> Coupon | None:
+        return await coupon_sql.lock_coupon(self._conn, coupon_id=coupon_id)
+
+    async def lock_coupon_by_code(self, code: str) -> Coupon | None:
+        return await coupon_sql.lock_coupon(self._conn, code=code)
+
+    async def update_coupon(self, coupon: Coupon) -> None:
+        await coupon_sql.update_coupon(self._conn, coupon)
+
+    async def coupon_eligibility(self, coupon_id: str, user_id: str) -> Eligibility:
+        return await coupon_sql.eligibility(self._conn, coupon_id, user_id)
+
+    async def record_redemption(self, coupon: Coupon, posting: Posting) -> RedemptionRecord:
+        return await coupon_sql.record_redemption(self._conn, coupon, posting)
 
     async def commit(self) -> None:
         await self._conn.commit()

@@ -11,7 +11,9 @@ CHECKS = {
     "running_balance": "each transaction's balance_after is the running sum in sequence order (1, 2, 3, ...)",
     "version_is_last_seq": "each account's version equals the sequence number of its latest transaction",
     "one_usage_per_request": "at most one usage transaction per request id",
-    "refund_within_charge": "at most one refund per usage transaction, never more than it charged",
+    "refund_within_charge": "refunds are of usage transactions, positive, and never sum to more than the charge",
+    "coupon_uses_within_max": "each coupon's times_used equals its redemptions, and never exceeds max_uses",
+    "one_ledger_row_per_redemption": "each redemption has exactly one coupon transaction of its value, and back",
     "overspend_bound": "no balance ever went below the overspend bound",
 }
 

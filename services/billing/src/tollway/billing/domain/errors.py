@@ -61,3 +61,36 @@ class LimitExceededError(UnprocessableError):
 
 class NotRefundableError(UnprocessableError):
     code = "not_refundable"
+
+
+class CouponNotFoundError(NotFoundError):
+    code = "coupon_not_found"
+
+    def __init__(self, param: str = "code") -> None:
+        super().__init__("no such coupon", param)
+
+
+class CouponRefusedError(UnprocessableError):
+    """A coupon that exists but cannot be redeemed now by this caller (the code says why)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message, "code")
+        self.code = code
+
+
+class CouponAlreadyRedeemedError(ConflictError):
+    code = "coupon_already_redeemed"
+
+    def __init__(self) -> None:
+        super().__init__("you have already redeemed this coupon", "code")
+
+
+class CouponCodeTakenError(ConflictError):
+    code = "coupon_code_taken"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"a coupon with code {code!r} already exists", "code")
+
+
+class RefundExceedsChargeError(UnprocessableError):
+    code = "refund_exceeds_charge"
