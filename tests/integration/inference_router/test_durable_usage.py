@@ -18,16 +18,16 @@ from pathlib import Path
 import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.e2e.stack.crash_tools import GroupProcess
+from tests.e2e.stack.crash_tools import GroupProcess, TcpProxy
 from tests.integration.inference_router.usage_events import UsageEvents
 from tollway.platform.db import make_metadata
 from tollway.platform.messaging import MessagingTables
 from tollway.testing.infra import LocalInfra
 from tollway.testing.namespaces import purge_namespace
-from tollway.testing.processes import free_port
+from tollway.testing.processes import PrivateNatsServer, eventually, free_port
 from tollway.testing.stack import RouterUnderTest, router_env, start_fakellm, wait_http, write_catalog
 
 pytestmark = pytest.mark.slow
@@ -48,6 +48,19 @@ KILL_AFTER = 60
 LANES = 12
 
 
+def start_crashable_router(env: dict[str, str], catalog: Path, **settings: str) -> tuple[GroupProcess, str]:
+    port = free_port()
+    values = {"PORT": str(port), "CATALOG_PATH": str(catalog), "WORKERS": "1", **settings}
+    process = GroupProcess(
+        "inference_router-serve",
+        [sys.executable, "-m", "tollway.inference_router", "serve"],
+        {**env, **{f"INFERENCE_ROUTER_{key}": value for key, value in values.items()}},
+    ).start()
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/ready", process)
+    return process, url
+
+
 @pytest.fixture
 def crashable_router(
     migrated_database_url: str, test_infra: LocalInfra, tmp_path: Path
@@ -61,21 +74,47 @@ def crashable_router(
         redis_url=test_infra.redis_url,
         namespace=namespace,
     )
-    port = free_port()
-    settings = {"PORT": str(port), "CATALOG_PATH": str(catalog), "OUTBOX_FLUSH_INTERVAL_S": "2.0", "WORKERS": "1"}
-    router_settings = {f"INFERENCE_ROUTER_{key}": value for key, value in settings.items()}
-    process = GroupProcess(
-        "inference_router-serve",
-        [sys.executable, "-m", "tollway.inference_router", "serve"],
-        {**env, **router_settings},
-    ).start()
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_crashable_router(env, catalog, OUTBOX_FLUSH_INTERVAL_S="2.0")
     try:
-        wait_http(f"{url}/ready", process)
         yield RouterUnderTest(url, upstream, namespace, env, catalog), process
     finally:
         process.kill()
         fake.stop()
+        asyncio.run(purge_namespace(test_infra.nats_url, test_infra.redis_url, namespace))
+
+
+class Outage:
+    """A router on a private NATS server and behind a proxy to Postgres, so the test can take both away."""
+
+    def __init__(self, router: RouterUnderTest, nats: PrivateNatsServer, postgres: TcpProxy) -> None:
+        self.router = router
+        self.nats = nats
+        self.postgres = postgres
+
+
+@pytest.fixture
+def outage_router(migrated_database_url: str, test_infra: LocalInfra, tmp_path: Path) -> Iterator[Outage]:
+    namespace = f"r{uuid.uuid4().hex[:10]}"
+    target = make_url(migrated_database_url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432).start()
+    nats = PrivateNatsServer()
+    nats.start()
+    fake, upstream = start_fakellm()
+    catalog = write_catalog(CATALOG, upstream, tmp_path)
+    env = router_env(
+        database_url=target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+        nats_url=nats.url,
+        redis_url=test_infra.redis_url,
+        namespace=namespace,
+    )
+    process, url = start_crashable_router(env, catalog, USAGE_BUFFER_CAPACITY="3", USAGE_ACK_TIMEOUT_S="0.2")
+    try:
+        yield Outage(RouterUnderTest(url, upstream, namespace, env, catalog), nats, proxy)
+    finally:
+        process.kill()
+        fake.stop()
+        nats.close()
+        proxy.close()
         asyncio.run(purge_namespace(test_infra.nats_url, test_infra.redis_url, namespace))
 
 
@@ -127,3 +166,35 @@ async def test_every_answer_completed_before_a_sigkill_has_a_durable_usage_event
     lost = sorted(set(answered) - stream - spooled)
     assert len(answered) >= KILL_AFTER
     assert lost == [], f"{len(lost)} of {len(answered)} answered requests have no usage event"
+
+
+async def test_with_no_durable_store_the_buffer_fills_then_ready_fails_and_calls_get_503(outage_router: Outage) -> None:
+    router = outage_router.router
+    body = {"model": "ok", "messages": [{"role": "user", "content": "hello"}]}
+    outage_router.nats.kill()
+    outage_router.postgres.cut()
+    async with httpx.AsyncClient(base_url=router.url, timeout=30) as client:
+        held = [
+            asyncio.create_task(client.post("/internal/v1/chat", headers=router.headers(f"held-{i}"), json=body))
+            for i in range(3)
+        ]
+
+        async def ready_check() -> str:
+            return str((await client.get("/ready")).json()["checks"]["usage_buffer"])
+
+        async def buffer_full() -> bool:
+            return await ready_check() != "ok"
+
+        await eventually(buffer_full, within=10, what="the usage buffer to fill")
+        refused = await client.post("/internal/v1/chat", headers=router.headers("refused"), json=body)
+        assert not any(task.done() for task in held)  # no answer before its event is stored
+
+        outage_router.postgres.restore()
+        answers = await asyncio.gather(*held)
+        assert await ready_check() == "ok"
+        again = await client.post("/internal/v1/chat", headers=router.headers("after"), json=body)
+
+    assert (refused.status_code, refused.headers["retry-after"]) == (503, "1")
+    assert refused.json()["error"]["message"]
+    assert [answer.status_code for answer in answers] == [200] * 3
+    assert again.status_code == 200
