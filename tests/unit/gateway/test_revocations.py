@@ -65,27 +65,45 @@ async def test_an_undecodable_event_clears_the_cache() -> None:
     assert len(cache) == 0
 
 
-async def watch_once(nc: FakeNats, cache: KeyCache, change: Any) -> None:
+async def test_a_healthy_connection_keeps_the_cache() -> None:
+    nc, cache = FakeNats(), KeyCache()
+    listener = RevocationListener(nc, Namespace(), cache)  # type: ignore[arg-type]
+    await warm(cache, "key_1")
+    listener.check_connection()
+    assert len(cache) == 1
+
+
+async def test_a_reconnect_clears_the_cache_once() -> None:
+    nc, cache = FakeNats(), KeyCache()
+    listener = RevocationListener(nc, Namespace(), cache)  # type: ignore[arg-type]
+    await warm(cache, "key_1")
+    nc.stats.update(reconnects=1)
+    listener.check_connection()
+    cleared = len(cache)
+    await warm(cache, "key_1")
+    listener.check_connection()  # the same reconnect is not a new one
+    assert (cleared, len(cache)) == (0, 1)
+
+
+async def test_a_lost_connection_clears_the_cache_on_every_check() -> None:
+    nc, cache = FakeNats(), KeyCache()
+    listener = RevocationListener(nc, Namespace(), cache)  # type: ignore[arg-type]
+    nc.is_connected = False
+    for _ in range(2):
+        await warm(cache, "key_1")
+        listener.check_connection()
+        assert len(cache) == 0
+
+
+async def test_the_watchdog_checks_until_stopped() -> None:
+    nc, cache = FakeNats(), KeyCache()
     listener = RevocationListener(nc, Namespace(), cache, tick_s=0.01)  # type: ignore[arg-type]
+    await warm(cache, "key_1")
+    nc.is_connected = False
     stop = asyncio.Event()
     watching = asyncio.create_task(listener.watch(stop))
-    await asyncio.sleep(0.03)
-    await warm(cache, "key_1")
-    await asyncio.sleep(0.03)
-    assert len(cache) == 1  # a healthy connection keeps the cache
-    change()
-    await asyncio.sleep(0.03)
+    while len(cache):  # the first check runs as soon as the task does; pytest-timeout bounds a hang
+        await asyncio.sleep(0)
     stop.set()
     await watching
-
-
-async def test_a_reconnect_clears_the_cache() -> None:
-    nc, cache = FakeNats(), KeyCache()
-    await watch_once(nc, cache, lambda: nc.stats.update(reconnects=1))
-    assert len(cache) == 0
-
-
-async def test_a_lost_connection_clears_the_cache() -> None:
-    nc, cache = FakeNats(), KeyCache()
-    await watch_once(nc, cache, lambda: setattr(nc, "is_connected", False))
-    assert len(cache) == 0
+    assert watching.done()

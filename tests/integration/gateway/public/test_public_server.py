@@ -49,8 +49,17 @@ class Served:
             user = (await admin.post("/admin/v1/users", json={})).json()
             key = (await admin.post(f"/admin/v1/users/{user['id']}/api-keys", json={})).json()
         await set_balance(kv, user["id"], USD)
-        await asyncio.sleep(0.3)  # the process's balances watch picks it up (tested to be well under 1 s)
+        await self._until_funded(key["key"])
         return user["id"], key["key"]
+
+    async def _until_funded(self, key: str) -> None:
+        """Wait for the process's balances watch to see the credit: its credit gate stops answering 402."""
+        body = {"model": "fake-model", "messages": HELLO, "max_tokens": 1}
+        deadline = time.monotonic() + 10
+        async with httpx2.AsyncClient(base_url=self.url, headers={"x-api-key": key}) as client:
+            while (await client.post("/v1/chat/completions", json=body)).status_code == 402:
+                assert time.monotonic() < deadline, "the gateway never saw the account's credit"
+                await asyncio.sleep(0.02)
 
 
 @pytest.fixture

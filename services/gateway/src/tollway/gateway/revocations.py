@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import suppress
 
 import msgspec
 from nats.aio.client import Client as NatsClient
@@ -33,6 +34,7 @@ class RevocationListener:
         self._cache = cache
         self._tick_s = tick_s
         self._subscription: Subscription | None = None
+        self._seen_reconnects = self._reconnects()
 
     async def start(self) -> None:
         """Subscribe; once this returns, every later revocation reaches this replica's cache."""
@@ -40,16 +42,18 @@ class RevocationListener:
         await self._nc.flush()  # the server has registered the interest before the app serves a request
 
     async def watch(self, stop: asyncio.Event) -> None:
-        reconnects = self._reconnects()
+        """Check the connection every tick until ``stop`` is set."""
         while not stop.is_set():
-            current = self._reconnects()
-            if not self._nc.is_connected or current != reconnects:
-                self._cache.clear()
-                reconnects = current
-            try:
+            self.check_connection()
+            with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._tick_s)
-            except TimeoutError:
-                continue
+
+    def check_connection(self) -> None:
+        """Clear the cache if revocations may have been missed: disconnected now, or reconnected since last time."""
+        current = self._reconnects()
+        if not self._nc.is_connected or current != self._seen_reconnects:
+            self._cache.clear()
+            self._seen_reconnects = current
 
     async def close(self) -> None:
         if self._subscription is not None and not self._nc.is_closed:
