@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from litestar import Litestar
 
 from tollway.contracts import utc_now
+from tollway.gateway.accounts_events import KeyUpdateListener
+from tollway.gateway.accounts_ports import AccountPolicy, AccountPorts
 from tollway.gateway.admission import RedisAdmission
 from tollway.gateway.balances import BalanceBook, BalanceWatcher
 from tollway.gateway.catalogcache import CatalogCache
@@ -25,8 +27,10 @@ from tollway.gateway.keyusage import InMemoryKeyUsage
 from tollway.gateway.limitbook import LimitBook, keep_loaded
 from tollway.gateway.ports import AdmissionPorts, EventPublisher, KeyAuthPorts
 from tollway.gateway.revocations import RevocationListener
+from tollway.gateway.sessions import AccessTokens, ExternalVerifier
 from tollway.gateway.settings import GatewaySettings
 from tollway.gateway.settlements import Settlements
+from tollway.gateway.throttles import RedisThrottle
 from tollway.platform.infra import Infra
 from tollway.platform.messaging import JetStreamPublisher
 from tollway.platform.redis import RedisKeys
@@ -61,6 +65,7 @@ class GatewayServices:
     fast_path: EventPublisher | None
     admin_digest: str | None  # None: no admin key configured, so the admin API refuses everyone
     public: PublicServices | None = None  # the serve process's public routes (absent for commands)
+    accounts: AccountPorts | None = None  # the serve process's account routes (ADR 009)
 
 
 def build_services(infra: Infra, settings: GatewaySettings) -> GatewayServices:
@@ -109,6 +114,39 @@ def build_public(infra: Infra, settings: GatewaySettings) -> PublicServices:
     return PublicServices(settings, ports, catalogue, balances, limits, router, Settlements())
 
 
+def build_accounts(infra: Infra, settings: GatewaySettings, services: GatewayServices) -> AccountPorts:
+    if infra.redis is None:
+        raise RuntimeError("the account routes need Redis for sign-in throttling")
+    external = None
+    if settings.external_issuer:
+        external = ExternalVerifier(
+            infra.require_http(),
+            issuer=settings.external_issuer,
+            audience=settings.external_audience,
+            jwks_url=settings.external_jwks_url,
+        )
+    policy = AccountPolicy(
+        session_ttl_s=settings.session_ttl_s,
+        reset_ttl_s=settings.password_reset_ttl_s,
+        rotation_grace_s=settings.key_rotation_grace_s,
+        login_max_failures=settings.login_max_failures,
+        login_max_per_address=settings.login_max_per_address,
+        login_window_s=settings.login_window_s,
+        register_max_per_address=settings.register_max_per_address,
+        reset_max_per_address=settings.reset_max_per_address,
+        public_url=settings.public_url,
+    )
+    return AccountPorts(
+        store=services.store,
+        digester=services.digester,
+        tokens=AccessTokens(settings.session_secret, settings.access_token_ttl_s),
+        throttle=RedisThrottle(infra.redis, RedisKeys("gateway", settings.namespace)),
+        policy=policy,
+        external=external,
+        fast_path=services.fast_path,
+    )
+
+
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
@@ -130,6 +168,7 @@ class GatewayRuntime:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: RevocationListener | None = None
+        self._updates: KeyUpdateListener | None = None
         self._public: PublicServices | None = None
 
     @contextlib.asynccontextmanager
@@ -147,8 +186,11 @@ class GatewayRuntime:
             raise RuntimeError("the gateway needs NATS to hear about revoked keys and balances")
         public = build_public(infra, self._settings)
         services = dataclasses.replace(build_services(infra, self._settings), public=public)
+        services = dataclasses.replace(services, accounts=build_accounts(infra, self._settings, services))
         self._listener = RevocationListener(infra.nc, infra.ns, services.cache)
         await self._listener.start()
+        self._updates = KeyUpdateListener(infra.nc, infra.ns, services.cache)
+        await self._updates.start()
         overrides = SqlAlchemyOverrideLoader(infra.require_engine())
         self._tasks = [
             asyncio.create_task(self._listener.watch(self._stop), name="key-cache-watchdog"),
@@ -172,6 +214,8 @@ class GatewayRuntime:
             await self._public.settlements.drain()
         if self._listener is not None:
             await self._listener.close()
+        if self._updates is not None:
+            await self._updates.close()
 
     async def _flush_usage(self, services: GatewayServices) -> None:
         while not self._stop.is_set():

@@ -10,6 +10,7 @@ import msgspec
 from tollway.contracts import ApiKeyCreatedV1, ApiKeyRevokedV1, UserRegisteredV1, utc_now
 from tollway.gateway.domain import admission as rules
 from tollway.gateway.domain import api_keys as key_format
+from tollway.gateway.domain.accounts import ModelNotAllowedError, model_allowed
 from tollway.gateway.domain.admission import Admitted, ChatCall, Outcome
 from tollway.gateway.domain.api_keys import ApiKey, IssuedKey, KeyDigester
 from tollway.gateway.domain.audit import AuditEntry, AuditEvent
@@ -187,6 +188,8 @@ async def admit_chat(ports: AdmissionPorts, call: ChatCall) -> Admitted:
     model = catalogue.find(envelope.model)
     if model is None:
         raise ModelNotFoundError(envelope.model)
+    if call.identity is not None and not model_allowed(call.identity.allowed_models, model.id, envelope.model):
+        raise ModelNotAllowedError(f"this API key may not use the model `{envelope.model[:200]}`", "model")
     if call.identity is not None and not ports.balances.is_loaded():
         raise ServiceUnavailableError("account balances are still loading; please retry shortly")
     balance = 0 if call.identity is None else ports.balances.balance_of(call.identity.user_id)

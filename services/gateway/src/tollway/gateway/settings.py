@@ -46,9 +46,36 @@ class GatewaySettings(InfraSettings, frozen=True, kw_only=True):
     anonymous_tpm: int = 20_000
     anonymous_rpd: int = 200
 
+    # Accounts (ADR 009). The session secret signs access tokens: every replica shares it; change it to sign all out.
+    session_secret: str = "dev-session-secret-change-me-0123456789abcdef"  # noqa: S105 - dev default
+    access_token_ttl_s: int = 900
+    session_ttl_s: int = 30 * 86_400
+    password_reset_ttl_s: int = 1_800
+    key_rotation_grace_s: int = 3_600
+    login_max_failures: int = 5
+    login_max_per_address: int = 30
+    login_window_s: int = 900
+    register_max_per_address: int = 10
+    reset_max_per_address: int = 5
+    public_url: str = "http://127.0.0.1:8080"  # where reset links in mails point
+    external_issuer: str = ""  # empty: POST /v1/auth/external answers 403
+    external_audience: str = ""
+    external_jwks_url: str = ""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "Tollway <no-reply@tollway.local>"
+    mail_poll_s: float = 1.0
+    mail_sink_dir: str = ".run/mail"
+
     def __repr__(self) -> str:
         # Settings get logged on startup errors; the two secrets of this service never do.
-        return f"GatewaySettings(namespace={self.namespace!r}, port={self.port}, admin_key=***, key_pepper=***)"
+        return (
+            f"GatewaySettings(namespace={self.namespace!r}, port={self.port}, admin_key=***, key_pepper=***, "
+            "session_secret=***, smtp_password=***)"
+        )
 
 
 def load() -> GatewaySettings:

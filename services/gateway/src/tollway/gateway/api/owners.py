@@ -9,9 +9,9 @@ import aiohttp
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 
-from tollway.gateway.api.auth import provide_identity
+from tollway.gateway.api.accounts_auth import ACCOUNT_EXCEPTION_HANDLERS, provide_principal
 from tollway.gateway.api.errors import error_response
-from tollway.gateway.domain.identity import Identity
+from tollway.gateway.domain.accounts import Principal
 from tollway.gateway.domain.ids import new_request_id
 from tollway.gateway.settings import GatewaySettings
 from tollway.platform.identity import Identity as CallerIdentity
@@ -53,23 +53,25 @@ async def forward(request: Request[Any, Any, Any], caller: CallerIdentity) -> Re
     )
 
 
-def _user(identity: Identity) -> CallerIdentity:
+def _user(caller: Principal) -> CallerIdentity:
     return CallerIdentity(
         request_id=new_request_id(),
         role="user",
-        user_id=identity.user_id,
-        account_id=identity.user_id,
-        api_key_id=identity.api_key_id,
+        user_id=caller.user_id,
+        account_id=caller.user_id,
+        api_key_id=caller.api_key_id,
     )
 
 
 @get(
     ["/v1/credits/balance", "/v1/credits/transactions", "/v1/usage", "/v1/usage/requests"],
-    dependencies={"identity": Provide(provide_identity)},
+    dependencies={"caller": Provide(provide_principal)},
+    exception_handlers=ACCOUNT_EXCEPTION_HANDLERS,
 )
-async def user_account(request: Request[Any, Any, Any], identity: NamedDependency[Identity]) -> Response[bytes]:
-    """The caller's own credit and usage, answered by their owners."""
-    return await forward(request, _user(identity))
+async def user_account(request: Request[Any, Any, Any], caller: NamedDependency[Principal]) -> Response[bytes]:
+    """The caller's own credit and usage, answered by their owners (a session, or a key with the `read` scope)."""
+    caller.require("read")
+    return await forward(request, _user(caller))
 
 
 def _admin() -> CallerIdentity:

@@ -15,6 +15,7 @@ from tollway.gateway.api.exchange import ClientGoneError, Scope, encode_headers,
 from tollway.gateway.api.public_errors import send_error
 from tollway.gateway.api.relay import forward
 from tollway.gateway.bootstrap import GatewayServices, PublicServices
+from tollway.gateway.domain.accounts import AddressNotAllowedError, KeyScopeError, address_allowed
 from tollway.gateway.domain.admission import Admitted, ChatCall
 from tollway.gateway.domain.identity import Identity
 from tollway.gateway.domain.ids import new_request_id
@@ -104,6 +105,8 @@ async def _admit(
     if scope["method"] != "POST":
         raise MethodNotAllowedError("use POST")
     identity = await _caller(scope, headers, services)  # before the body: no buffering for unknown callers
+    if identity is not None and "inference" not in identity.scopes:
+        raise KeyScopeError("this API key lacks the `inference` scope")
     body = await read_body(headers, receive, services.settings.max_body_bytes)
     client = _client_hash(scope) if identity is None else ""
     call = ChatCall(request_id=request_id, api=api, body=body, identity=identity, client=client)
@@ -121,6 +124,9 @@ async def _caller(scope: Scope, headers: dict[str, str], services: PublicService
     identity = await handlers.authenticate_key(key, gateway.auth)
     if identity is None:
         raise InvalidApiKeyError("invalid or revoked API key")
+    # Key attributes (ADR 009), from the cached identity: no query on a warm key.
+    if not address_allowed(identity.ip_allowlist, (scope.get("client") or (None, 0))[0]):
+        raise AddressNotAllowedError("this API key may not be used from this address")
     return identity
 
 

@@ -28,6 +28,7 @@ class UserOut(msgspec.Struct, frozen=True, kw_only=True):
     routing_strategy: str
     is_active: bool
     created_at: datetime
+    role: str = "user"
     object: str = "user"
 
     @classmethod
@@ -49,6 +50,12 @@ class ApiKeyOut(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    scopes: tuple[str, ...] = ("inference", "read", "account")
+    allowed_models: tuple[str, ...] | None = None
+    ip_allowlist: tuple[str, ...] | None = None
+    spend_limit_day_micros: int | None = None
+    spend_limit_month_micros: int | None = None
+    rotated_to: str | None = None
     object: str = "api_key"
 
     @classmethod

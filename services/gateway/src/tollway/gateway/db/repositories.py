@@ -48,11 +48,11 @@ class SqlAlchemyApiKeys:
 
     async def get(self, api_key_id: str) -> ApiKey | None:
         row = (await self._conn.execute(select(api_keys).where(api_keys.c.id == api_key_id))).mappings().first()
-        return None if row is None else ApiKey(**row)
+        return None if row is None else api_key_of(row)
 
     async def list_for_user(self, user_id: str) -> list[ApiKey]:
         query = select(api_keys).where(api_keys.c.user_id == user_id).order_by(api_keys.c.created_at, api_keys.c.id)
-        return [ApiKey(**row) for row in (await self._conn.execute(query)).mappings()]
+        return [api_key_of(row) for row in (await self._conn.execute(query)).mappings()]
 
     async def revoke(self, api_key_id: str, at: datetime) -> ApiKey | None:
         query = (
@@ -62,7 +62,7 @@ class SqlAlchemyApiKeys:
             .returning(*_KEY_COLUMNS)
         )
         row = (await self._conn.execute(query)).mappings().first()
-        return None if row is None else ApiKey(**row)
+        return None if row is None else api_key_of(row)
 
     async def touch(self, api_key_ids: Iterable[str], at: datetime) -> None:
         """Record uses in one statement (``last_used_at`` only moves forward)."""
@@ -111,6 +111,9 @@ class SqlAlchemyIdentityLookup:
                 api_keys.c.expires_at,
                 users.c.routing_strategy,
                 users.c.is_active,
+                api_keys.c.scopes,
+                api_keys.c.allowed_models,
+                api_keys.c.ip_allowlist,
             )
             .join(users, users.c.id == api_keys.c.user_id)
             .where(api_keys.c.digest == bindparam("digest"), api_keys.c.revoked_at.is_(None))
@@ -119,7 +122,10 @@ class SqlAlchemyIdentityLookup:
     async def find_identity(self, digest: str) -> Identity | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(self._query, {"digest": digest})).mappings().first()
-        return None if row is None else Identity(**row)
+        if row is None:
+            return None
+        fields = {**row, **_tuples(row, ("scopes", "allowed_models", "ip_allowlist"))}
+        return Identity(**fields)
 
 
 class SqlAlchemyRateLimits:
@@ -178,4 +184,15 @@ def _values(struct: Any) -> dict[str, Any]:
 
 
 def _user(row: RowMapping | None) -> User | None:
-    return None if row is None else User(**row)
+    # Rows also hold secrets (password_hash) and account columns the User struct does not carry.
+    return None if row is None else User(**{name: row[name] for name in User.__struct_fields__})
+
+
+def api_key_of(row: RowMapping) -> ApiKey:
+    fields = {name: row[name] for name in ApiKey.__struct_fields__}
+    return ApiKey(**{**fields, **_tuples(row, ("scopes", "allowed_models", "ip_allowlist"))})
+
+
+def _tuples(row: RowMapping, names: tuple[str, ...]) -> dict[str, tuple[str, ...] | None]:
+    # Postgres arrays arrive as lists; the structs hold tuples (hashable, immutable like the rest of them).
+    return {name: None if row[name] is None else tuple(row[name]) for name in names}

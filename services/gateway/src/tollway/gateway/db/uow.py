@@ -8,6 +8,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tollway.gateway.db.account_repositories import (
+    SqlAlchemyAccountKeys,
+    SqlAlchemyAccountUsers,
+    SqlAlchemyAuditLog,
+    SqlAlchemyMailOutbox,
+    SqlAlchemyPasswordResets,
+    SqlAlchemySessions,
+)
 from tollway.gateway.db.repositories import (
     SqlAlchemyApiKeys,
     SqlAlchemyAuthAudit,
@@ -24,6 +32,13 @@ class SqlAlchemyUnitOfWork:
         self.audit = SqlAlchemyAuthAudit(conn)
         self.outbox = SqlAlchemyOutbox(conn)
         self.rate_limits = SqlAlchemyRateLimits(conn)
+        # Accounts (ADR 009)
+        self.accounts = SqlAlchemyAccountUsers(conn)
+        self.account_keys = SqlAlchemyAccountKeys(conn)
+        self.sessions = SqlAlchemySessions(conn)
+        self.password_resets = SqlAlchemyPasswordResets(conn)
+        self.mail = SqlAlchemyMailOutbox(conn)
+        self.audit_log = SqlAlchemyAuditLog(conn)
 
 
 class SqlAlchemyAccountStore:

@@ -85,6 +85,12 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+    scopes: tuple[str, ...] = ("inference", "read", "account")
+    allowed_models: tuple[str, ...] | None = None  # None: every model
+    ip_allowlist: tuple[str, ...] | None = None  # CIDRs; None: any address
+    spend_limit_day_micros: int | None = None
+    spend_limit_month_micros: int | None = None
+    rotated_to: str | None = None
 
 
 class IssuedKey(msgspec.Struct, frozen=True, kw_only=True):

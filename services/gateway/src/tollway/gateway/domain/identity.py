@@ -15,6 +15,9 @@ class Identity(msgspec.Struct, frozen=True, kw_only=True):
     routing_strategy: str
     is_active: bool
     expires_at: datetime | None = None
+    scopes: tuple[str, ...] = ("inference", "read", "account")
+    allowed_models: tuple[str, ...] | None = None  # None: every model
+    ip_allowlist: tuple[str, ...] | None = None  # CIDRs; None: any address
 
     def is_usable(self, now: datetime) -> bool:
         """Active user and unexpired key; checked at every use since cached identities outlive ``now``."""

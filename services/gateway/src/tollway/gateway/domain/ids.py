@@ -22,6 +22,10 @@ def new_api_key_id() -> str:
     return _new_id("key_")
 
 
+def new_session_id() -> str:
+    return _new_id("ses_")
+
+
 def new_request_id() -> str:
     """``req_`` + 24 base62 characters from one ``token_bytes`` call: cheap enough for every request."""
     number = int.from_bytes(secrets.token_bytes(REQUEST_ID_BYTES), "big")

@@ -15,6 +15,8 @@ ROUTING_STRATEGIES = ("primary_first", "weighted", "cheapest", "fastest", "plan_
 DEFAULT_ROUTING_STRATEGY = "primary_first"
 MAX_EMAIL_LENGTH = 320
 MAX_NAME_LENGTH = 200
+ROLES = ("user", "developer", "admin")
+DEFAULT_ROLE = "user"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -31,6 +33,7 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     routing_strategy: str
     is_active: bool
     created_at: datetime
+    role: str = DEFAULT_ROLE
 
 
 def normalise_email(email: str) -> str:

@@ -1,0 +1,81 @@
+"""Self-service API keys: list, create, read, change, revoke and rotate the caller's own keys (``/v1/keys``)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, Router, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+
+from tollway.gateway import accounts
+from tollway.gateway.accounts_ports import AccountPorts
+from tollway.gateway.api.accounts_auth import ACCOUNT_EXCEPTION_HANDLERS, provide_ports, provide_principal
+from tollway.gateway.api.accounts_schemas import KeyIn, KeyPatchIn, RotatedKeyOut, RotateIn
+from tollway.gateway.api.schemas import ApiKeyListOut, ApiKeyOut, CreatedApiKeyOut
+from tollway.gateway.domain.accounts import Principal
+
+Ports = NamedDependency[AccountPorts]
+Caller = NamedDependency[Principal]
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _reader(caller: Principal) -> None:
+    # Listing keys is reading the account: a `read` or an `account` key may do it, an `inference`-only key may not.
+    caller.require("read" if "read" in caller.scopes else "account")
+
+
+class KeyController(Controller):
+    path = "/keys"
+
+    @get("/")
+    async def list_keys(self, ports: Ports, caller: Caller) -> ApiKeyListOut:
+        _reader(caller)
+        return ApiKeyListOut(data=[ApiKeyOut.of(key) for key in await accounts.list_my_keys(ports, caller)])
+
+    @post("/")
+    async def create_key(self, data: JSONBody[KeyIn], ports: Ports, caller: Caller) -> Response[CreatedApiKeyOut]:
+        caller.require("account")
+        issued = await accounts.create_my_key(ports, caller, data.settings())
+        return Response(CreatedApiKeyOut.issued(issued), status_code=201, headers=NO_STORE)
+
+    @get("/{api_key_id:str}")
+    async def get_key(self, api_key_id: FromPath[str], ports: Ports, caller: Caller) -> ApiKeyOut:
+        _reader(caller)
+        return ApiKeyOut.of(await accounts.get_my_key(ports, caller, api_key_id))
+
+    @patch("/{api_key_id:str}")
+    async def update_key(
+        self, api_key_id: FromPath[str], data: JSONBody[KeyPatchIn], ports: Ports, caller: Caller
+    ) -> ApiKeyOut:
+        caller.require("account")
+        return ApiKeyOut.of(await accounts.update_my_key(ports, caller, api_key_id, data.changes()))
+
+    @delete("/{api_key_id:str}", status_code=200)
+    async def revoke_key(self, api_key_id: FromPath[str], ports: Ports, caller: Caller) -> ApiKeyOut:
+        caller.require("account")
+        return ApiKeyOut.of(await accounts.revoke_my_key(ports, caller, api_key_id))
+
+    @post("/{api_key_id:str}/rotate", status_code=201)
+    async def rotate_key(
+        self, api_key_id: FromPath[str], ports: Ports, caller: Caller, data: JSONBody[RotateIn | None] = None
+    ) -> Response[RotatedKeyOut]:
+        caller.require("account")
+        grace = None if data is None else data.grace_seconds
+        issued, previous = await accounts.rotate_my_key(ports, caller, api_key_id, grace)
+        fields = CreatedApiKeyOut.issued(issued)
+        body = RotatedKeyOut(
+            **{name: getattr(fields, name) for name in fields.__struct_fields__}, previous=ApiKeyOut.of(previous)
+        )
+        return Response(body, status_code=201, headers=NO_STORE)
+
+
+def keys_router() -> Router:
+    return Router(
+        path="/v1",
+        route_handlers=[KeyController],
+        dependencies={
+            "ports": Provide(provide_ports, sync_to_thread=False),
+            "caller": Provide(provide_principal),
+        },
+        exception_handlers=ACCOUNT_EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    )
