@@ -10,6 +10,8 @@ from tollway.contracts.base import Event
 
 RequestStatus = Literal["ok", "cancelled"]
 PublicApi = Literal["openai", "anthropic"]
+# The public route family a request came through; ``api`` stays the error/format family (OpenAI or Anthropic).
+Endpoint = Literal["chat", "responses", "completions", "embeddings", "ai_sdk"]
 
 
 class RequestCompletedV1(Event, frozen=True, kw_only=True, tag="router.request.completed.v1"):
@@ -46,6 +48,7 @@ class RequestCompletedV1(Event, frozen=True, kw_only=True, tag="router.request.c
     cache_write_1h_tokens: int = 0
     price_version: str = ""
     failed_attempts: tuple[ProviderAttemptV1, ...] = ()
+    endpoint: Endpoint = "chat"
 
 
 class ProviderAttemptV1(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,3 +77,4 @@ class RequestFailedV1(Event, frozen=True, kw_only=True, tag="router.request.fail
     latency_ms: int = 0
     api: PublicApi = "openai"
     stream: bool = False
+    endpoint: Endpoint = "chat"

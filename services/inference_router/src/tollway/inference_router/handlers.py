@@ -9,7 +9,13 @@ from tollway.inference_router.domain.breaker import BreakerState
 from tollway.inference_router.domain.canonical import ChatRequest
 from tollway.inference_router.domain.catalog import Catalog, Model
 from tollway.inference_router.domain.commands import ServeChat
-from tollway.inference_router.domain.errors import DomainError, UpstreamProtocolError
+from tollway.inference_router.domain.embeddings import (
+    EmbeddingsCall,
+    decode_embeddings_request,
+    embeddings_usage,
+    readdressed,
+)
+from tollway.inference_router.domain.errors import DomainError, UpstreamProtocolError, invalid_field
 from tollway.inference_router.domain.pricing import cost_micros
 from tollway.inference_router.domain.public_format import PublicFormat
 from tollway.inference_router.domain.request_rules import check_model_limits
@@ -25,6 +31,7 @@ from tollway.inference_router.domain.usage import estimate_usage
 from tollway.inference_router.ports import (
     BreakerBook,
     Clock,
+    EmbeddingProvider,
     ProviderAdapter,
     UpstreamConnectError,
     UpstreamReply,
@@ -96,21 +103,80 @@ async def serve_chat(command: ServeChat, ports: RouterPorts) -> ChatReply | Chat
 async def _serve(
     command: ServeChat, ports: RouterPorts, recorder: UsageRecorder, fmt: PublicFormat
 ) -> ChatReply | ChatStream:
+    if command.api == "openai_embeddings":
+        return await _serve_embeddings(command, ports, recorder, fmt)
     request = fmt.decode(command.body)
     recorder.requested_model, recorder.stream = request.model, request.stream
-    model = ports.catalog.model(request.model)
-    if model is None:
-        message = f"The model '{request.model}' does not exist or you do not have access to it."
-        raise UnknownModelError(message, param="model")
+    model = _model(ports.catalog, request.model, kind="chat")
     check_model_limits(request, model)
-    unavailable = await ports.breakers.unavailable([d.key for d in model.deployments])
-    plan = plan_attempts(model, ports.catalog.providers, strategy=command.routing_strategy, unavailable=unavailable)
     call = _Call(command, request, model, ports, recorder, fmt, [])
-    for attempt in plan.attempts:
+    for attempt in await _plan(call):
         answer = await _attempt(call, attempt)
         if answer is not None:
             return answer
     return _all_failed(call)
+
+
+def _model(catalog: Catalog, name: str, *, kind: str) -> Model:
+    model = catalog.model(name)
+    if model is None:
+        message = f"The model '{name}' does not exist or you do not have access to it."
+        raise UnknownModelError(message, param="model")
+    if model.kind != kind:
+        route = "/v1/embeddings" if model.kind == "embedding" else "a chat route"
+        raise invalid_field("model", f"'{name}' is an {model.kind} model; call it through {route}")
+    return model
+
+
+async def _plan(call: _Call) -> tuple[Attempt, ...]:
+    ports, model = call.ports, call.model
+    unavailable = await ports.breakers.unavailable([d.key for d in model.deployments])
+    strategy = call.command.routing_strategy
+    return plan_attempts(model, ports.catalog.providers, strategy=strategy, unavailable=unavailable).attempts
+
+
+async def _serve_embeddings(
+    command: ServeChat, ports: RouterPorts, recorder: UsageRecorder, fmt: PublicFormat
+) -> ChatReply:
+    """The same fallback loop, breakers and single usage event as chat; deployments that cannot embed are passed."""
+    embeddings = decode_embeddings_request(command.body)
+    recorder.requested_model = embeddings.model
+    model = _model(ports.catalog, embeddings.model, kind="embedding")
+    call = _Call(command, embeddings.stand_in, model, ports, recorder, fmt, [])
+    for attempt in await _plan(call):
+        adapter = ports.adapters[attempt.provider.id]
+        if isinstance(adapter, EmbeddingProvider):
+            answer = await _embed(call, attempt, adapter, embeddings)
+            if answer is not None:
+                return answer
+    return _all_failed(call)
+
+
+async def _embed(
+    call: _Call, attempt: Attempt, adapter: EmbeddingProvider, embeddings: EmbeddingsCall
+) -> ChatReply | None:
+    body = embeddings.upstream_body(attempt.deployment.upstream_model)
+    upstream = adapter.build_embeddings_request(body, upstream_model=attempt.deployment.upstream_model)
+    try:
+        reply = await call.ports.transport.send(upstream)
+    except (UpstreamTimeoutError, UpstreamConnectError) as error:
+        await _failed_attempt(call, attempt, Outcome(kind=_kind(error)), str(error))
+        return None
+    if reply.status >= 400:
+        return await _upstream_error(call, attempt, reply, adapter)
+    try:
+        answer = await reply.read()
+        usage = embeddings_usage(answer) or estimate_usage(call.request, delivered_chars=0)
+        out = readdressed(answer, model=embeddings.model)
+    except (UpstreamTimeoutError, UpstreamConnectError, UpstreamProtocolError) as error:
+        kind: OutcomeKind = "timeout" if isinstance(error, UpstreamTimeoutError) else "provider_error"
+        await _failed_attempt(call, attempt, Outcome(kind=kind), str(error))
+        return None
+    finally:
+        reply.close()
+    call.recorder.completed(attempt, usage, cost_micros(usage, call.model.prices), ttft_ms=None, ok=True)
+    await call.ports.breakers.record(attempt.deployment.key, "success")
+    return ChatReply(200, out)
 
 
 async def _attempt(call: _Call, attempt: Attempt) -> ChatReply | ChatStream | None:
@@ -136,7 +202,7 @@ async def _attempt(call: _Call, attempt: Attempt) -> ChatReply | ChatStream | No
 
 
 async def _upstream_error(
-    call: _Call, attempt: Attempt, reply: UpstreamReply, adapter: ProviderAdapter
+    call: _Call, attempt: Attempt, reply: UpstreamReply, adapter: ProviderAdapter | EmbeddingProvider
 ) -> ChatReply | None:
     body = await _read_quietly(reply)
     outcome = outcome_for_status(reply.status, retry_after=reply.headers.get("retry-after"), now=call.ports.clock.now())
@@ -168,7 +234,9 @@ async def _complete(call: _Call, attempt: Attempt, reply: UpstreamReply, adapter
     usage = response.usage or estimate_usage(call.request, delivered_chars=len(response.content or ""))
     call.recorder.completed(attempt, usage, cost_micros(usage, call.model.prices), ttft_ms=None, ok=True)
     await call.ports.breakers.record(attempt.deployment.key, "success")
-    return ChatReply(200, call.fmt.response(response, model=call.request.model, created=int(call.ports.clock.now())))
+    created = int(call.ports.clock.now())
+    body = call.fmt.response(response, model=call.request.model, created=created, request_id=call.command.request_id)
+    return ChatReply(200, body)
 
 
 async def _start_stream(
@@ -190,6 +258,8 @@ async def _start_stream(
     return ChatStream(
         relay_stream(reply, first, relay, call.recorder, ttft_ms),
         abandon=lambda: abandon_stream(reply, relay, call.recorder, ttft_ms),
+        headers=call.fmt.stream_headers,
+        content_type=call.fmt.stream_content_type,
     )
 
 

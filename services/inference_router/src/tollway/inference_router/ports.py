@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from tollway.contracts import Event
 from tollway.inference_router.domain.breaker import BreakerState
@@ -49,6 +49,15 @@ class ProviderAdapter(Protocol):
     def parse_response(self, body: bytes) -> ChatResponse: ...
 
     def stream_decoder(self) -> StreamDecoder: ...
+
+    def error_message(self, body: bytes) -> str: ...
+
+
+@runtime_checkable
+class EmbeddingProvider(Protocol):
+    """A provider adapter that also serves embeddings (OpenAI-compatible and Azure ones do)."""
+
+    def build_embeddings_request(self, body: bytes, *, upstream_model: str) -> UpstreamRequest: ...
 
     def error_message(self, body: bytes) -> str: ...
 

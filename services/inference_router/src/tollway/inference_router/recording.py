@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from tollway.contracts import ProviderAttemptV1, RequestCompletedV1, RequestFailedV1
 from tollway.inference_router.domain.canonical import Usage
 from tollway.inference_router.domain.commands import ServeChat
+from tollway.inference_router.domain.public_format import api_family, endpoint_of
 from tollway.inference_router.domain.routing import Attempt
 from tollway.inference_router.ports import Clock, UsageSink
 from tollway.inference_router.usage_metrics import observe
@@ -70,7 +71,8 @@ class UsageRecorder:
                 latency_ms=self._elapsed_ms(),
                 ttft_ms=ttft_ms,
                 status="ok" if ok else "cancelled",
-                api=c.api,
+                api=api_family(c.api),
+                endpoint=endpoint_of(c.api),
                 stream=self.stream,
                 cache_write_1h_tokens=usage.cache_write_1h_tokens,
                 price_version=self.price_version,
@@ -93,7 +95,8 @@ class UsageRecorder:
                 status_code=status_code,
                 attempts=tuple(self.attempts),
                 latency_ms=self._elapsed_ms(),
-                api=c.api,
+                api=api_family(c.api),
+                endpoint=endpoint_of(c.api),
                 stream=self.stream,
             )
         )

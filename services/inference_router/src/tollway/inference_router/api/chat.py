@@ -19,7 +19,10 @@ from tollway.inference_router.replies import ChatReply, ChatStream
 from tollway.platform.hot_path import hot_request
 from tollway.platform.identity import IDENTITY_HEADER, SIGNATURE_HEADER, Identity, IdentityError, verify_identity
 
-_API_NAMES: dict[bytes, PublicApiName] = {b"openai": "openai", b"anthropic": "anthropic"}
+_API_NAMES: dict[bytes, PublicApiName] = {
+    name.encode(): name
+    for name in ("openai", "anthropic", "openai_responses", "openai_completions", "openai_embeddings", "ai_sdk")
+}
 _encode = msgspec.json.Encoder().encode
 
 
@@ -77,7 +80,7 @@ async def _admit(
         return ChatReply(401, _error(str(error)))
     api = _API_NAMES.get(headers.get(API_HEADER.encode(), b""))
     if api is None:
-        return ChatReply(400, _error(f"{API_HEADER} must be 'openai' or 'anthropic'"))
+        return ChatReply(400, _error(f"{API_HEADER} must be one of {', '.join(n.decode() for n in _API_NAMES)}"))
     try:
         return identity, api, await _read_body(receive, services.max_body_bytes)
     except BodyTooLargeError:

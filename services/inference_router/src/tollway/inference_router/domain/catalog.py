@@ -115,6 +115,8 @@ class Prices(Entry, frozen=True, kw_only=True):
 
 
 class Model(Entry, frozen=True, kw_only=True):
+    """``kind: embedding`` models serve ``/v1/embeddings`` only (``output`` price unused); chat models the rest."""
+
     id: NonEmpty
     aliases: tuple[NonEmpty, ...] = ()
     context_window: Positive
@@ -122,6 +124,7 @@ class Model(Entry, frozen=True, kw_only=True):
     deployments: Annotated[tuple[Deployment, ...], msgspec.Meta(min_length=1)]
     prices: Prices
     anonymous_allowed: bool = False
+    kind: Literal["chat", "embedding"] = "chat"
 
 
 class CatalogDocument(Entry, frozen=True, kw_only=True):

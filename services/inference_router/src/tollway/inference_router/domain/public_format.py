@@ -1,20 +1,60 @@
-"""The public format a client speaks (OpenAI or Anthropic): how its requests decode and answers encode."""
+"""The public format a client speaks: how its requests decode and answers encode, chosen by ``x-tollway-api``.
+
+``openai`` (chat completions) and ``anthropic`` (messages) plus the OpenAI Responses API, legacy completions, and
+the Vercel AI SDK data stream; embeddings have no chat body (handlers serve them) and only share the error shape.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
+from tollway.contracts.inference_router import Endpoint, PublicApi
 from tollway.contracts.internal_api import PublicApiName
+from tollway.inference_router.domain.ai_sdk import (
+    DATA_STREAM_HEADER,
+    AiSdkStreamEncoder,
+    decode_ai_sdk_request,
+    encode_ai_sdk_response,
+)
 from tollway.inference_router.domain.anthropic_request import decode_anthropic_request
 from tollway.inference_router.domain.anthropic_response import encode_anthropic_response
 from tollway.inference_router.domain.anthropic_stream import AnthropicStreamEncoder
 from tollway.inference_router.domain.canonical import ChatRequest, ChatResponse, Usage
 from tollway.inference_router.domain.deltas import StreamDelta
 from tollway.inference_router.domain.error_bodies import anthropic_error_body, openai_error_body
+from tollway.inference_router.domain.errors import InvalidRequestError
+from tollway.inference_router.domain.legacy_completions import (
+    CompletionsChunkEncoder,
+    decode_completions_request,
+    encode_completions_response,
+)
 from tollway.inference_router.domain.openai_request import decode_openai_request
 from tollway.inference_router.domain.openai_response import encode_openai_response
 from tollway.inference_router.domain.openai_stream import OpenAIChunkEncoder
-from tollway.inference_router.domain.usage import estimate_prompt_tokens
+from tollway.inference_router.domain.responses_api import (
+    ResponsesStreamEncoder,
+    decode_responses_request,
+    encode_responses_response,
+)
+
+_ENDPOINTS: dict[PublicApiName, Endpoint] = {
+    "openai": "chat",
+    "anthropic": "chat",
+    "openai_responses": "responses",
+    "openai_completions": "completions",
+    "openai_embeddings": "embeddings",
+    "ai_sdk": "ai_sdk",
+}
+
+
+def api_family(api: PublicApiName) -> PublicApi:
+    """What usage events call the format: Anthropic's, or OpenAI's (every other public route speaks its errors)."""
+    return "anthropic" if api == "anthropic" else "openai"
+
+
+def endpoint_of(api: PublicApiName) -> Endpoint:
+    return _ENDPOINTS[api]
 
 
 class StreamEncoder(Protocol):
@@ -25,6 +65,20 @@ class StreamEncoder(Protocol):
     def error(self, status: int, message: str) -> bytes: ...
 
 
+def _no_chat_body(body: bytes) -> ChatRequest:
+    raise InvalidRequestError("this route has no chat body")
+
+
+_DECODERS: dict[PublicApiName, Callable[[bytes], ChatRequest]] = {
+    "openai": decode_openai_request,
+    "anthropic": decode_anthropic_request,
+    "openai_responses": decode_responses_request,
+    "openai_completions": decode_completions_request,
+    "ai_sdk": decode_ai_sdk_request,
+    "openai_embeddings": _no_chat_body,
+}
+
+
 class PublicFormat:
     """Everything format-specific about one request's answers, chosen once from the ``x-tollway-api`` header."""
 
@@ -33,20 +87,48 @@ class PublicFormat:
 
     def decode(self, body: bytes) -> ChatRequest:
         """Validate and translate the client's body; raises a ``DomainError`` (400/422) naming the bad field."""
-        return decode_anthropic_request(body) if self.api == "anthropic" else decode_openai_request(body)
+        return _DECODERS[self.api](body)
 
-    def response(self, response: ChatResponse, *, model: str, created: int) -> bytes:
-        if self.api == "anthropic":
-            return encode_anthropic_response(response, model=model)
+    def response(self, response: ChatResponse, *, model: str, created: int, request_id: str = "") -> bytes:
+        match self.api:
+            case "anthropic":
+                return encode_anthropic_response(response, model=model)
+            case "openai_responses":
+                return encode_responses_response(
+                    response, response_id=f"resp_{request_id}", model=model, created=created
+                )
+            case "openai_completions":
+                return encode_completions_response(
+                    response, response_id=f"cmpl-{request_id}", model=model, created=created
+                )
+            case "ai_sdk":
+                return encode_ai_sdk_response(response, response_id=f"msg-{request_id}")
         return encode_openai_response(response, model=model, created=created)
 
     def stream_encoder(self, request: ChatRequest, *, request_id: str, model: str, created: int) -> StreamEncoder:
-        if self.api == "anthropic":
-            input_tokens = estimate_prompt_tokens(request)
-            return AnthropicStreamEncoder(message_id=f"msg_{request_id}", model=model, input_tokens=input_tokens)
+        match self.api:
+            case "anthropic":
+                return AnthropicStreamEncoder(message_id=f"msg_{request_id}", model=model)
+            case "openai_responses":
+                return ResponsesStreamEncoder(response_id=f"resp_{request_id}", model=model, created=created)
+            case "openai_completions":
+                return CompletionsChunkEncoder(
+                    response_id=f"cmpl-{request_id}", model=model, created=created, include_usage=request.include_usage
+                )
+            case "ai_sdk":
+                return AiSdkStreamEncoder(message_id=f"msg-{request_id}")
         return OpenAIChunkEncoder(
             response_id=f"chatcmpl-{request_id}", model=model, created=created, include_usage=request.include_usage
         )
+
+    @property
+    def stream_content_type(self) -> str:
+        """The AI SDK's data stream is plain text lines; every other stream is SSE."""
+        return "text/plain; charset=utf-8" if self.api == "ai_sdk" else "text/event-stream"
+
+    @property
+    def stream_headers(self) -> tuple[tuple[str, str], ...]:
+        return (DATA_STREAM_HEADER,) if self.api == "ai_sdk" else ()
 
     def error(self, status: int, message: str, *, param: str | None = None) -> bytes:
         if self.api == "anthropic":

@@ -73,9 +73,7 @@ class OpenAICompatibleUpstream:
 
     def build_request(self, request: ChatRequest, *, upstream_model: str, default_max_tokens: int) -> UpstreamRequest:
         quirks = self.provider.quirks
-        base = _accept(request.stream) | auth_headers(
-            self.provider, self._api_key, header="authorization", scheme="Bearer"
-        )
+        base = _accept(request.stream) | self._auth()
         return UpstreamRequest(
             url=self.provider.base_url.rstrip("/") + quirks.chat_path,
             headers=_headers(base, self.provider),
@@ -85,6 +83,15 @@ class OpenAICompatibleUpstream:
 
     def parse_response(self, body: bytes) -> ChatResponse:
         return parse_openai_response(body)
+
+    def build_embeddings_request(self, body: bytes, *, upstream_model: str) -> UpstreamRequest:
+        """``body`` already names ``upstream_model``; it goes out as the client wrote it."""
+        base = _accept(False) | self._auth()
+        url = self.provider.base_url.rstrip("/") + self.provider.quirks.embeddings_path
+        return UpstreamRequest(url=url, headers=_headers(base, self.provider), body=body, stream=False)
+
+    def _auth(self) -> dict[str, str]:
+        return auth_headers(self.provider, self._api_key, header="authorization", scheme="Bearer")
 
     def stream_decoder(self) -> OpenAIChunkDecoder:
         return OpenAIChunkDecoder()
@@ -128,13 +135,22 @@ class AzureOpenAIUpstream(OpenAICompatibleUpstream):
     """
 
     def build_request(self, request: ChatRequest, *, upstream_model: str, default_max_tokens: int) -> UpstreamRequest:
-        base = _accept(request.stream) | auth_headers(self.provider, self._api_key, header="api-key", scheme="")
+        base = _accept(request.stream) | self._auth()
         return UpstreamRequest(
             url=self.deployment_url(upstream_model, "chat/completions"),
             headers=_headers(base, self.provider),
             body=openai_chat_body(request, self.provider, model=upstream_model, stream_usage=True),
             stream=request.stream,
         )
+
+    def build_embeddings_request(self, body: bytes, *, upstream_model: str) -> UpstreamRequest:
+        url = self.deployment_url(upstream_model, "embeddings")
+        return UpstreamRequest(
+            url=url, headers=_headers(_accept(False) | self._auth(), self.provider), body=body, stream=False
+        )
+
+    def _auth(self) -> dict[str, str]:
+        return auth_headers(self.provider, self._api_key, header="api-key", scheme="")
 
     def deployment_url(self, deployment: str, operation: str) -> str:
         root = self.provider.base_url.rstrip("/")
