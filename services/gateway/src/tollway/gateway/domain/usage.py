@@ -7,7 +7,8 @@ import msgspec
 CARRY_BYTES = 2048  # a usage object is a few hundred bytes; keeping this much finds one split across chunks
 _USAGE_KEY = b'"usage"'
 _WHITESPACE = b" \t\r\n"
-_STREAM_ENDS = (b"data: [DONE]", b"message_stop")  # OpenAI's and Anthropic's last SSE frame
+# The last frame of OpenAI's, Anthropic's and the Responses API's streams, and the AI SDK data stream's finish line.
+_STREAM_ENDS = (b"data: [DONE]", b"message_stop", b"response.completed", b"response.incomplete", b'd:{"finishReason"')
 
 
 class Usage(msgspec.Struct, frozen=True):
@@ -28,6 +29,9 @@ class _UsageFields(msgspec.Struct):
     output_tokens: int | None = None
     cache_creation_input_tokens: int | None = None
     cache_read_input_tokens: int | None = None
+    total_tokens: int | None = None  # with prompt_tokens alone: an embeddings answer (no output)
+    promptTokens: int | None = None  # noqa: N815 - the AI SDK data stream's names
+    completionTokens: int | None = None  # noqa: N815
 
 
 _decoder = msgspec.json.Decoder(_UsageFields)
@@ -63,6 +67,10 @@ class UsageTap:
         fields = self._fields
         if "prompt_tokens" in fields and "completion_tokens" in fields:
             return Usage(fields["prompt_tokens"], fields["completion_tokens"])
+        if "prompt_tokens" in fields and "total_tokens" in fields:
+            return Usage(fields["prompt_tokens"], 0)
+        if "promptTokens" in fields and "completionTokens" in fields:
+            return Usage(fields["promptTokens"], fields["completionTokens"])
         if "input_tokens" in fields and "output_tokens" in fields:
             cached = fields.get("cache_creation_input_tokens", 0) + fields.get("cache_read_input_tokens", 0)
             return Usage(fields["input_tokens"] + cached, fields["output_tokens"])

@@ -371,6 +371,7 @@ class ResponsesStreamEncoder:
         )
 
     def _event(self, kind: str, fields: dict[str, Any]) -> bytes:
-        payload = {"type": kind, "sequence_number": self._sequence, **fields}
+        # ``type`` last: the gateway's usage tap finds the terminal event's name (and usage) in the last bytes.
+        payload = {"sequence_number": self._sequence, **fields, "type": kind}
         self._sequence += 1
         return named_frame(kind, _ENCODER.encode(payload))

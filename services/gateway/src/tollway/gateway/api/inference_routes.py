@@ -1,0 +1,135 @@
+"""Public inference routes beside chat: ``/v1/responses``, ``/v1/completions``, ``/v1/embeddings``, the AI SDK chat.
+
+Each is served like ``/v1/chat/completions`` (raw ASGI before Litestar): the same key check, rate limits, credit
+hold, forwarding to the router's chat path (``x-tollway-api`` names the format) and settlement, so each request
+costs exactly one usage event. ``GET /v1/models/{id}`` answers one catalogue entry.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+import msgspec
+from litestar.handlers import ASGIRouteHandler, asgi
+
+from tollway.gateway import handlers
+from tollway.gateway.api.exchange import ClientGoneError, Scope, encode_headers, read_body, request_headers, send_whole
+from tollway.gateway.api.public import _caller, _client_hash, _services
+from tollway.gateway.api.public_errors import send_error
+from tollway.gateway.api.relay import forward
+from tollway.gateway.bootstrap import PublicServices
+from tollway.gateway.domain.admission import Admitted, ChatCall
+from tollway.gateway.domain.ids import new_request_id
+from tollway.gateway.domain.rejections import (
+    InternalError,
+    MethodNotAllowedError,
+    ModelNotFoundError,
+    PublicError,
+    ServiceUnavailableError,
+)
+from tollway.gateway.domain.route_envelopes import (
+    LEGACY_DEFAULT_MAX_TOKENS,
+    PublicRoute,
+    chat_shaped,
+    decode_route_envelope,
+)
+from tollway.platform.hot_path import hot_request
+
+log = logging.getLogger(__name__)
+AI_SDK = PublicRoute(api="ai_sdk", name="ai_sdk_chat", streams_by_default=True)
+ROUTES: dict[str, PublicRoute] = {
+    "/v1/responses": PublicRoute(api="openai_responses", name="responses"),
+    "/v1/completions": PublicRoute(api="openai_completions", name="completions", default_cap=LEGACY_DEFAULT_MAX_TOKENS),
+    "/v1/embeddings": PublicRoute(api="openai_embeddings", name="embeddings", emits_output=False),
+    "/api/chat/ai-sdk": AI_SDK,
+    "/api/chat/ai-sdk-completions": AI_SDK,  # the seed system's alias of the same route
+}
+_encoder = msgspec.json.Encoder()
+
+
+async def serve_route(scope: Any, receive: Any, send: Any, route: PublicRoute) -> None:
+    headers = request_headers(scope)
+    with hot_request("gateway", route.name, headers) as outcome:
+        outcome.status = await _serve(scope, receive, send, route, headers)
+
+
+# Served before Litestar (tollway.platform.hot_path.DirectRoutes), like the chat routes.
+INFERENCE_HOT_ROUTES = {path: partial(serve_route, route=route) for path, route in ROUTES.items()}
+
+
+async def _serve(scope: Scope, receive: Any, send: Any, route: PublicRoute, headers: dict[str, str]) -> int:
+    request_id = new_request_id()
+    services = _services(scope)
+    try:
+        admitted = await _admit(scope, receive, headers, services, route, request_id=request_id)
+    except PublicError as error:
+        await send_error(send, route.api, error, request_id)
+        return error.status
+    except ClientGoneError:
+        return 499
+    except Exception:
+        log.exception("admitting %s failed", request_id)
+        await send_error(send, route.api, InternalError("the gateway failed to admit the request"), request_id)
+        return 500
+    return await forward(receive, send, services, admitted, headers)
+
+
+async def _admit(
+    scope: Scope,
+    receive: Any,
+    headers: dict[str, str],
+    services: PublicServices,
+    route: PublicRoute,
+    *,
+    request_id: str,
+) -> Admitted:
+    """Chat's admission on a chat-shaped stand-in of the body; what is forwarded is the client's body."""
+    if scope["method"] != "POST":
+        raise MethodNotAllowedError("use POST")
+    identity = await _caller(scope, headers, services)
+    body = await read_body(headers, receive, services.settings.max_body_bytes)
+    envelope, stream, cap = decode_route_envelope(body, route)
+    client = _client_hash(scope) if identity is None else ""
+    call = ChatCall(request_id=request_id, api=route.api, body=body, identity=identity, client=client)
+    stand_in = msgspec.structs.replace(call, body=chat_shaped(envelope, stream=stream, cap=cap, size=len(body)))
+    admitted = await handlers.admit_chat(services.ports, stand_in)
+    return msgspec.structs.replace(admitted, call=call, stream=stream)
+
+
+async def model_by_id(scope: Any, receive: Any, send: Any) -> None:
+    """``GET /v1/models/{model}``: one model of the cached catalogue (an alias finds its model), else 404."""
+    request_id = new_request_id()
+    services = _services(scope)
+    name: str = scope.get("path_params", {}).get("model_id", "")
+    try:
+        if scope["method"] != "GET":
+            raise MethodNotAllowedError("use GET")
+        await _caller(scope, request_headers(scope), services)
+        catalogue = services.catalogue.current()
+        if catalogue is None:
+            raise ServiceUnavailableError("the model catalogue is not loaded yet; please retry shortly")
+        model = catalogue.find(name)
+        if model is None:
+            raise ModelNotFoundError(name)
+    except PublicError as error:
+        await send_error(send, "openai", error, request_id)
+        return
+    body = {
+        "id": model.id,
+        "object": "model",
+        "created": 0,
+        "owned_by": model.owned_by,
+        "aliases": list(model.aliases),
+        "context_window": model.context_window,
+        "max_output_tokens": model.max_output_tokens,
+        "pricing": model.prices,
+    }
+    headers = encode_headers((("content-type", "application/json"), ("x-request-id", request_id)))
+    await send_whole(send, 200, headers, _encoder.encode(body))
+
+
+def inference_routes() -> list[ASGIRouteHandler]:
+    """The Litestar-served part (a fresh handler per app): the one route with a path parameter."""
+    return [asgi("/v1/models/{model_id:path}", is_mount=False, copy_scope=False)(model_by_id)]
