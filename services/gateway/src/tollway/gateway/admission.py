@@ -40,6 +40,7 @@ class RedisAdmission:
         self._keys = keys
         self._admit = redis.register_script(_LUA.joinpath("admit.lua").read_text())
         self._settle = redis.register_script(_LUA.joinpath("settle.lua").read_text())
+        self._peek = redis.register_script(_LUA.joinpath("peek.lua").read_text())
         self._hold_ttl_ms = hold_ttl_ms
         self._settle_ms = settle_ms
         self._key_ttl_ms = max(hold_ttl_ms, settle_ms) + 60_000
@@ -75,6 +76,22 @@ class RedisAdmission:
         except (RedisError, OSError, TimeoutError) as exc:
             # The hold then simply lives out its TTL: credit is counted too long, never too short.
             log.warning("could not settle %s (%s); its hold expires on its own", plan.request_id, type(exc).__name__)
+
+    async def peek(self, plan: AdmissionPlan) -> tuple[WindowState, ...] | None:
+        """The windows' state without charging them; ``None`` when Redis cannot say (the headers are then left out)."""
+        if not plan.windows:
+            return ()
+        args: list[str | int] = []
+        for window in plan.windows:
+            args.extend((window.limit, window.period_ms))
+        keys = [self._window_key(plan.account, w) for w in plan.windows]
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                reply = await self._peek(keys=keys, args=args)
+        except (RedisError, OSError, TimeoutError):
+            return None  # admission reports Redis trouble (and logs it); a header is not worth a second line
+        values = [int(v) for v in reply]
+        return tuple(WindowState(values[i], values[i + 1]) for i in range(0, len(values), 2))
 
     def _without_redis(self, plan: AdmissionPlan, exc: BaseException) -> Decision:
         now = time.monotonic()

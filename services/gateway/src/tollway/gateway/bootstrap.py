@@ -24,7 +24,7 @@ from tollway.gateway.domain.ratelimits import Limits, Periods
 from tollway.gateway.forwarding import RouterClient
 from tollway.gateway.keycache import KeyCache
 from tollway.gateway.keyusage import InMemoryKeyUsage
-from tollway.gateway.limitbook import LimitBook, keep_loaded
+from tollway.gateway.limitbook import LimitBook, default_limits, keep_loaded
 from tollway.gateway.ports import AdmissionPorts, EventPublisher, KeyAuthPorts
 from tollway.gateway.revocations import RevocationListener
 from tollway.gateway.sessions import AccessTokens, ExternalVerifier
@@ -98,7 +98,7 @@ def build_public(infra: Infra, settings: GatewaySettings) -> PublicServices:
     )
     balances = BalanceBook()
     limits = LimitBook(
-        defaults=Limits(rpm=settings.rpm, tpm=settings.tpm, rpd=settings.rpd),
+        defaults=default_limits(settings),
         anonymous=Limits(rpm=settings.anonymous_rpm, tpm=settings.anonymous_tpm, rpd=settings.anonymous_rpd),
         periods=Periods(minute_ms=_ms(settings.rate_minute_s), day_ms=_ms(settings.rate_day_s)),
     )

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from tollway.gateway.domain.ratelimits import LimitOverride, Limits, Periods, Subject
+from tollway.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,19 @@ class LimitBook:
         if effective is None:
             effective = self._effective[(subject, subject_id)] = override.over(self.defaults)
         return effective
+
+
+def default_limits(settings: GatewaySettings) -> Limits:
+    """The limits of a key or user without an override: its tier's, each replaced by a non-zero deployment value."""
+    if settings.limit_tier not in ("trial", "paid"):
+        raise ValueError(f"GATEWAY_LIMIT_TIER must be trial or paid, not {settings.limit_tier!r}")
+    paid = settings.limit_tier == "paid"
+    tier = (
+        Limits(rpm=settings.paid_rpm, tpm=settings.paid_tpm, rpd=settings.paid_rpd)
+        if paid
+        else Limits(rpm=settings.trial_rpm, tpm=settings.trial_tpm, rpd=settings.trial_rpd)
+    )
+    return Limits(rpm=settings.rpm or tier.rpm, tpm=settings.tpm or tier.tpm, rpd=settings.rpd or tier.rpd)
 
 
 async def keep_loaded(book: LimitBook, load: OverrideLoader, interval_s: float, stop: asyncio.Event) -> None:

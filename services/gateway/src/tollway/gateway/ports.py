@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from tollway.contracts import Event
-from tollway.gateway.domain.admission import AdmissionPlan, Decision
+from tollway.gateway.domain.admission import AdmissionPlan, Decision, WindowState
 from tollway.gateway.domain.api_keys import ApiKey, KeyDigester
 from tollway.gateway.domain.audit import AuditEntry
 from tollway.gateway.domain.catalog import Catalogue
@@ -130,6 +130,10 @@ class Admission(Protocol):
         ...
 
     async def settle(self, plan: AdmissionPlan, cost_micros: int | None, token_delta: int | None) -> None: ...
+
+    async def peek(self, plan: AdmissionPlan) -> tuple[WindowState, ...] | None:
+        """The state of ``plan``'s windows without charging them; ``None`` when it cannot be read."""
+        ...
 
 
 class CatalogueSource(Protocol):

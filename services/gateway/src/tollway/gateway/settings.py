@@ -30,6 +30,15 @@ class GatewaySettings(InfraSettings, frozen=True, kw_only=True):
     rpm: int = 0
     tpm: int = 0
     rpd: int = 0
+    # Every key and user has limits by default (issue 9): the defaults of ``limit_tier`` (trial or paid), each
+    # dimension replaced by GATEWAY_RPM/TPM/RPD when that is non-zero; a tier value of 0 = unlimited.
+    limit_tier: str = "trial"
+    trial_rpm: int = 3_000
+    trial_tpm: int = 10_000_000
+    trial_rpd: int = 200_000
+    paid_rpm: int = 10_000
+    paid_tpm: int = 50_000_000
+    paid_rpd: int = 0
     limits_refresh_s: float = 5.0  # how fast every replica sees an override set through another one
     # The windows behind "per minute" and "per day"; only tests and drills shorten them.
     rate_minute_s: float = 60.0

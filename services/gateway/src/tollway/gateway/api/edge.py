@@ -6,8 +6,11 @@ from typing import Any, cast
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from tollway.gateway.api.limit_headers import LimitHeaderSend, presented_key
+
 PATH_KEY = "tollway.path_key"  # the scope entry that carries the key from here to authentication
 _PREFIX = "/ak/"
+_CLIENT_ROUTES = "/v1/"  # where a client key can authenticate a response (rate-limit headers)
 
 
 class Edge:
@@ -16,6 +19,9 @@ class Edge:
     ``/ak/<key>/v1/chat/completions`` becomes ``/v1/chat/completions`` with the key in ``scope[PATH_KEY]``, so
     spans, the Prometheus ``path`` label, access and error logs all show the same route as a header-keyed call,
     and the chat routes (served before Litestar, ``tollway.platform.hot_path.DirectRoutes``) match exactly.
+
+    Every response to a request with a client key passes ``LimitHeaderSend``, so each route's authenticated
+    answers carry the rate-limit headers without each route having to add them.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -29,4 +35,8 @@ class Edge:
             entries["path"] = "/" + rest
             entries["raw_path"] = entries["path"].encode()
             entries[PATH_KEY] = key
+        if entries.get("type") == "http" and entries["path"].startswith(_CLIENT_ROUTES):
+            client_key = presented_key(entries.get("headers", ()), entries.get(PATH_KEY))
+            if client_key is not None:
+                send = cast("Send", LimitHeaderSend(entries, send, client_key))
         await self._app(scope, receive, send)

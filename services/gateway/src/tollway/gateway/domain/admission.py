@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 
@@ -52,6 +53,7 @@ class AdmissionPlan(msgspec.Struct, frozen=True, kw_only=True):
     hold_micros: int | None
     balance_micros: int
     reserved_tokens: int
+    api: PublicApiName = "openai"  # whose header names the answer carries
 
 
 class WindowState(msgspec.Struct, frozen=True, array_like=True):
@@ -136,6 +138,17 @@ def plan_admission(
         hold_micros=hold,
         balance_micros=balance_micros,
         reserved_tokens=tokens,
+        api=call.api,
+    )
+
+
+def limits_plan(
+    account: str, subjects: Sequence[tuple[str, Limits]], periods: Periods, api: PublicApiName
+) -> AdmissionPlan:
+    """The windows of ``subjects`` charged nothing: what a response admission did not make reports (``peek``)."""
+    windows = tuple(w for scope, limits in subjects for w in windows_for(scope, limits, 0, periods))
+    return AdmissionPlan(
+        request_id="", account=account, windows=windows, hold_micros=None, balance_micros=0, reserved_tokens=0, api=api
     )
 
 
@@ -183,24 +196,38 @@ def _subject_name(scope: str) -> str:
     return "this account" if scope == "user" else "anonymous use from this address"
 
 
-def rate_limit_headers(plan: AdmissionPlan, decision: Decision) -> dict[str, str]:
-    """OpenAI-style ``x-ratelimit-*`` headers from the tightest window of each kind (none when unlimited)."""
+def rate_limit_headers(plan: AdmissionPlan, decision: Decision, now: datetime | None = None) -> dict[str, str]:
+    """The rate-limit headers of a response: the tightest window of each kind (none when every one is unlimited).
+
+    OpenAI's ``x-ratelimit-*`` names on every route (SDKs and clients read them); on the Anthropic route also
+    Anthropic's ``anthropic-ratelimit-*`` names, whose reset is the RFC 3339 time the window is full again.
+    """
+    return window_headers(plan, decision.states, now)
+
+
+def window_headers(plan: AdmissionPlan, states: Sequence[WindowState], now: datetime | None = None) -> dict[str, str]:
     headers: dict[str, str] = {}
-    if not decision.states:
+    if not states:
         return headers
     for kind in Kind:
-        tightest = _tightest(plan, decision, kind)
+        tightest = _tightest(plan, states, kind)
         if tightest is None:
             continue
         window, state = tightest
+        remaining = str(max(0, state.remaining))
         headers[f"x-ratelimit-limit-{kind}"] = str(window.limit)
-        headers[f"x-ratelimit-remaining-{kind}"] = str(max(0, state.remaining))
+        headers[f"x-ratelimit-remaining-{kind}"] = remaining
         headers[f"x-ratelimit-reset-{kind}"] = go_duration(state.reset_ms)
+        if plan.api == "anthropic":
+            full_at = (now or datetime.now(UTC)) + timedelta(milliseconds=max(0, state.reset_ms))
+            headers[f"anthropic-ratelimit-{kind}-limit"] = str(window.limit)
+            headers[f"anthropic-ratelimit-{kind}-remaining"] = remaining
+            headers[f"anthropic-ratelimit-{kind}-reset"] = full_at.isoformat(timespec="seconds").replace("+00:00", "Z")
     return headers
 
 
-def _tightest(plan: AdmissionPlan, decision: Decision, kind: Kind) -> tuple[Window, WindowState] | None:
-    pairs = [(w, s) for w, s in zip(plan.windows, decision.states, strict=True) if w.kind is kind]
+def _tightest(plan: AdmissionPlan, states: Sequence[WindowState], kind: Kind) -> tuple[Window, WindowState] | None:
+    pairs = [(w, s) for w, s in zip(plan.windows, states, strict=True) if w.kind is kind]
     if not pairs:
         return None
     # Every request costs the same in each window of a kind, so the fewest remaining units block first.
