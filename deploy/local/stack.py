@@ -32,6 +32,7 @@ SERVICES: tuple[tuple[str, int, tuple[str, ...]], ...] = (
     ("error_monitor", 8084, ("relay", "worker")),
 )
 FAKELLM_PORT = 8090
+SMTP_SINK_PORT = 2525  # the local mail sink (python -m tollway.gateway mail-sink): messages land in .run/mail/
 REPLICA_PORT_STEP = 100  # with --replicas N, replica r of a service listens on its port + r * 100
 # Shifts every port, so a second stack (an e2e test, a branch) can run beside a developer's `make run`.
 PORT_OFFSET = int(os.environ.get("TOLLWAY_PORT_OFFSET", "0"))
@@ -115,6 +116,9 @@ def service_env(service: str, port: int, urls: dict[str, str], workers: int, rep
             "GATEWAY_ROUTER_URL": f"http://127.0.0.1:{8081 + shift}",
             "GATEWAY_BILLING_URL": f"http://127.0.0.1:{8082 + shift}",
             "GATEWAY_ANALYTICS_URL": f"http://127.0.0.1:{8083 + shift}",
+            "GATEWAY_SMTP_PORT": str(SMTP_SINK_PORT + PORT_OFFSET),
+            "GATEWAY_MAIL_SINK_DIR": str(RUN_DIR / "mail"),
+            "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{8080 + PORT_OFFSET}",
         },
         "inference_router": {"INFERENCE_ROUTER_CATALOG_PATH": str(catalog_path())},
     }.get(service, {})
@@ -238,6 +242,10 @@ def build_manager(
         manager.add_process("nats", " ".join(nats_cmd), cwd=str(ROOT))
     fake_port = FAKELLM_PORT + PORT_OFFSET
     manager.add_process("fakellm", f"{PYTHON} -m tollway.fakellm serve --port {fake_port}", cwd=str(ROOT))
+    # Account mail (ADR 009): one mailer sends the gateway's mail outbox to a local SMTP sink writing .run/mail/.
+    mail_env = service_env("gateway", 8080, urls, workers)
+    manager.add_process("mail-sink", f"{PYTHON} -m tollway.gateway mail-sink", env=mail_env, cwd=str(ROOT))
+    manager.add_process("gateway.mailer", f"{PYTHON} -m tollway.gateway mailer", env=mail_env, cwd=str(ROOT))
     for service, port, roles in SERVICES:
         for replica in range(replicas):
             env = service_env(service, port, urls, workers, replica)

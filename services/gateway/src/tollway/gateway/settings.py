@@ -8,7 +8,7 @@ ENV_PREFIX = "GATEWAY_"
 
 
 class GatewaySettings(InfraSettings, frozen=True, kw_only=True):
-    development_secrets = ("internal_secret", "key_pepper")
+    development_secrets = ("internal_secret", "key_pepper", "session_secret")
     port: int = 8080
     # Empty disables the admin API (every call is 401); set it from a secret store in deployment.
     admin_key: str = ""
