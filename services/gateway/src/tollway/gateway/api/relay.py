@@ -18,7 +18,15 @@ from tollway.gateway.domain.usage import Usage, UsageTap
 from tollway.gateway.forwarding import RouterClient, RouterError
 
 log = logging.getLogger(__name__)
-RELAYED_HEADERS = ("content-type", "content-encoding", "cache-control", "retry-after", "retry-after-ms")
+# ``x-vercel-ai-data-stream`` tells the AI SDK client which stream protocol the answer speaks.
+RELAYED_HEADERS = (
+    "content-type",
+    "content-encoding",
+    "cache-control",
+    "retry-after",
+    "retry-after-ms",
+    "x-vercel-ai-data-stream",
+)
 
 
 async def forward(
