@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from litestar.handlers import ASGIRouteHandler, asgi
+from litestar import Request, Response, get
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 
 from tollway.gateway import handlers
-from tollway.gateway.api.exchange import ClientGoneError, Scope, encode_headers, read_body, request_headers, send_whole
+from tollway.gateway.api.exchange import ClientGoneError, Scope, read_body, request_headers
 from tollway.gateway.api.public import _caller, _client_hash, _services
-from tollway.gateway.api.public_errors import send_error
+from tollway.gateway.api.public_errors import error_body, send_error
 from tollway.gateway.api.relay import forward
 from tollway.gateway.bootstrap import PublicServices
 from tollway.gateway.domain.admission import Admitted, ChatCall
@@ -38,6 +40,7 @@ from tollway.gateway.domain.route_envelopes import (
 from tollway.platform.hot_path import hot_request
 
 log = logging.getLogger(__name__)
+JSON = "application/json"
 AI_SDK = PublicRoute(api="ai_sdk", name="ai_sdk_chat", streams_by_default=True)
 ROUTES: dict[str, PublicRoute] = {
     "/v1/responses": PublicRoute(api="openai_responses", name="responses"),
@@ -98,14 +101,14 @@ async def _admit(
     return msgspec.structs.replace(admitted, call=call, stream=stream)
 
 
-async def model_by_id(scope: Any, receive: Any, send: Any) -> None:
+@get("/v1/models/{model_id:path}")
+async def model_by_id(request: Request[Any, Any, Any], model_id: FromPath[str]) -> Response[bytes]:
     """``GET /v1/models/{model}``: one model of the cached catalogue (an alias finds its model), else 404."""
     request_id = new_request_id()
+    scope = cast("Scope", request.scope)
     services = _services(scope)
-    name: str = scope.get("path_params", {}).get("model_id", "")
+    name = model_id.lstrip("/")
     try:
-        if scope["method"] != "GET":
-            raise MethodNotAllowedError("use GET")
         await _caller(scope, request_headers(scope), services)
         catalogue = services.catalogue.current()
         if catalogue is None:
@@ -114,8 +117,8 @@ async def model_by_id(scope: Any, receive: Any, send: Any) -> None:
         if model is None:
             raise ModelNotFoundError(name)
     except PublicError as error:
-        await send_error(send, "openai", error, request_id)
-        return
+        headers = {"x-request-id": request_id, **error.headers}
+        return Response(error_body("openai", error), status_code=error.status, media_type=JSON, headers=headers)
     body = {
         "id": model.id,
         "object": "model",
@@ -126,10 +129,9 @@ async def model_by_id(scope: Any, receive: Any, send: Any) -> None:
         "max_output_tokens": model.max_output_tokens,
         "pricing": model.prices,
     }
-    headers = encode_headers((("content-type", "application/json"), ("x-request-id", request_id)))
-    await send_whole(send, 200, headers, _encoder.encode(body))
+    return Response(_encoder.encode(body), media_type=JSON, headers={"x-request-id": request_id})
 
 
-def inference_routes() -> list[ASGIRouteHandler]:
-    """The Litestar-served part (a fresh handler per app): the one route with a path parameter."""
-    return [asgi("/v1/models/{model_id:path}", is_mount=False, copy_scope=False)(model_by_id)]
+def inference_routes() -> list[HTTPRouteHandler]:
+    """The Litestar-served part: the one route with a path parameter (a model id may contain ``/``)."""
+    return [model_by_id]

@@ -1,0 +1,183 @@
+"""Every public inference route through the whole stack: official clients accept the answers, one debit each.
+
+The seed system's lesson (seed 002): a route that skipped usage tracking served for free. The route table here is
+compared with the gateway's own, so a new inference route without a case here fails this test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import msgspec
+import openai
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from tollway.gateway.api.inference_routes import INFERENCE_HOT_ROUTES
+from tollway.gateway.api.public import HOT_ROUTES
+from tollway.testing.processes import eventually
+from tollway.testing.stack import RunningStack, wait_for_credit
+
+HI = [{"role": "user", "content": "Say hello"}]
+Call = Callable[[RunningStack], str]  # makes one request, checks its answer, returns its x-request-id
+
+
+@pytest.fixture(scope="module")
+def funded(stack: RunningStack) -> RunningStack:
+    wait_for_credit(stack)
+    return stack
+
+
+@pytest.fixture
+async def stack_db(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(migrated_database_url)
+    yield engine
+    await engine.dispose()
+
+
+async def debits_by_request(engine: AsyncEngine, user_id: str) -> dict[str, int]:
+    """The user's usage debits by request id; a request id debited twice fails here."""
+    query = text(
+        "SELECT t.metadata->>'request_id', -t.amount_micros FROM billing.transactions t "
+        "JOIN billing.accounts a ON a.id = t.account_id WHERE a.user_id = :user AND t.type = 'usage'"
+    )
+    async with engine.connect() as conn:
+        found = (await conn.execute(query, {"user": user_id})).all()
+    debits = {str(key): int(value) for key, value in found}
+    assert len(debits) == len(found), "a request id was debited twice"
+    return debits
+
+
+def _oa(stack: RunningStack) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{stack.base_url}/v1", api_key=stack.api_key, max_retries=0)
+
+
+def chat(stack: RunningStack) -> str:
+    raw = _oa(stack).chat.completions.with_raw_response.create(model="gemini-2.0-flash", messages=HI, max_tokens=20)  # type: ignore[arg-type]
+    assert raw.parse().choices[0].message.content  # served by the Gemini provider, answered as OpenAI chat
+    return raw.headers["x-request-id"]
+
+
+def messages(stack: RunningStack) -> str:
+    body = {"model": "claude-3-5-haiku", "max_tokens": 20, "messages": HI}
+    response = httpx.post(f"{stack.base_url}/v1/messages", json=body, headers={"x-api-key": stack.api_key}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.headers["x-request-id"]
+
+
+def responses(stack: RunningStack) -> str:
+    raw = _oa(stack).responses.with_raw_response.create(
+        model="gpt-4o-mini", input="Say hello", instructions="Be brief.", max_output_tokens=20
+    )
+    answer = raw.parse()
+    assert answer.output_text.startswith("tok0")
+    assert answer.usage is not None
+    assert answer.usage.output_tokens == 20
+    return raw.headers["x-request-id"]
+
+
+def responses_streamed(stack: RunningStack) -> str:
+    with _oa(stack).responses.with_streaming_response.create(
+        model="gemini-2.0-flash", input=[{"role": "user", "content": "Say hello"}], stream=True, max_output_tokens=20
+    ) as raw:
+        events = list(raw.parse())
+        request_id = raw.headers["x-request-id"]
+    kinds = [event.type for event in events]
+    assert kinds[0] == "response.created"
+    assert kinds[-1] == "response.completed"
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text.startswith("tok0 tok1")
+    final = events[-1].response  # type: ignore[union-attr]
+    assert final.usage is not None
+    assert final.output_text == text
+    return request_id
+
+
+def completions(stack: RunningStack) -> str:
+    raw = _oa(stack).completions.with_raw_response.create(model="gpt-4o-mini", prompt="Say hello", max_tokens=5)
+    answer = raw.parse()
+    assert (answer.choices[0].text, answer.choices[0].finish_reason) == ("tok0 tok1 tok2 tok3 tok4", "length")
+    return raw.headers["x-request-id"]
+
+
+def completions_streamed(stack: RunningStack) -> str:
+    with _oa(stack).completions.with_streaming_response.create(
+        model="gpt-4o-mini", prompt="Say hello", max_tokens=5, stream=True, stream_options={"include_usage": True}
+    ) as raw:
+        chunks = list(raw.parse())
+        request_id = raw.headers["x-request-id"]
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == "tok0 tok1 tok2 tok3 tok4"
+    assert chunks[-1].usage is not None
+    return request_id
+
+
+def embeddings(stack: RunningStack) -> str:
+    raw = _oa(stack).embeddings.with_raw_response.create(model="text-embedding-3-small", input=["hello", "world"])
+    answer = raw.parse()
+    assert answer.model == "text-embedding-3-small"  # the public id, never the upstream's
+    assert [len(item.embedding) for item in answer.data] == [8, 8]
+    return raw.headers["x-request-id"]
+
+
+def ai_sdk(stack: RunningStack, path: str = "/api/chat/ai-sdk", stream: bool = True) -> str:
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "hi", "parts": [{"type": "text", "text": "hi"}]}],
+    }
+    headers = {"authorization": f"Bearer {stack.api_key}"}
+    response = httpx.post(f"{stack.base_url}{path}", json={**body, "stream": stream}, headers=headers, timeout=10)
+    assert response.status_code == 200, response.text
+    if stream:
+        assert response.headers["x-vercel-ai-data-stream"] == "v1"
+        lines = response.text.splitlines()
+        assert lines[0].startswith("f:")
+        assert "".join(msgspec.json.decode(line[2:]) for line in lines if line.startswith("0:")).startswith("tok0")
+        finish = msgspec.json.decode(lines[-1][2:])
+        assert lines[-1].startswith("d:")
+        assert finish["finishReason"] == "stop"
+        assert finish["usage"]["completionTokens"] == 20
+    else:
+        assert response.json()["content"].startswith("tok0")
+    return response.headers["x-request-id"]
+
+
+def ai_sdk_whole(stack: RunningStack) -> str:
+    return ai_sdk(stack, "/api/chat/ai-sdk-completions", stream=False)
+
+
+CASES: dict[str, list[Call]] = {
+    "/v1/chat/completions": [chat],
+    "/v1/messages": [messages],
+    "/v1/responses": [responses, responses_streamed],
+    "/v1/completions": [completions, completions_streamed],
+    "/v1/embeddings": [embeddings],
+    "/api/chat/ai-sdk": [ai_sdk],
+    "/api/chat/ai-sdk-completions": [ai_sdk_whole],
+}
+
+
+def test_every_inference_route_has_a_case() -> None:
+    assert set(CASES) == set(HOT_ROUTES) | set(INFERENCE_HOT_ROUTES)
+
+
+async def test_each_inference_request_is_debited_exactly_once(funded: RunningStack, stack_db: AsyncEngine) -> None:
+    request_ids = {case.__name__: case(funded) for cases in CASES.values() for case in cases}
+    wanted = set(request_ids.values())
+
+    async def all_debited() -> bool:
+        return wanted <= set(await debits_by_request(stack_db, funded.user_id))
+
+    await eventually(all_debited, within=30, what="a debit for every inference request")
+    debits = await debits_by_request(stack_db, funded.user_id)  # raises if a request id was debited twice
+    assert all(debits[request_id] > 0 for request_id in wanted), {n: debits[r] for n, r in request_ids.items()}
+
+
+def test_one_model_by_id_or_alias(funded: RunningStack) -> None:
+    headers = {"authorization": f"Bearer {funded.api_key}"}
+    model = _oa(funded).models.retrieve("gpt-4o-mini-2024-07-18")
+    assert (model.id, model.object) == ("gpt-4o-mini", "model")
+    missing = httpx.get(f"{funded.base_url}/v1/models/no-such-model", headers=headers, timeout=10)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "model_not_found"
