@@ -10,6 +10,7 @@ from tollway.gateway.api.breakers import breaker_router
 from tollway.gateway.api.chats import chats_router
 from tollway.gateway.api.console import console_router
 from tollway.gateway.api.edge import Edge
+from tollway.gateway.api.inference_routes import INFERENCE_HOT_ROUTES, inference_routes
 from tollway.gateway.api.owners import user_account
 from tollway.gateway.api.public import HOT_ROUTES, public_routes
 from tollway.gateway.bootstrap import GatewayRuntime
@@ -27,6 +28,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         [
             admin_router(),
             *public_routes(),
+            *inference_routes(),
             user_account,
             breaker_router(),
             console_router(),
@@ -36,7 +38,8 @@ def create_app(settings: GatewaySettings) -> Litestar:
         redis=True,
         http=True,
         lifespans=[runtime.lifespan],
-        hot_routes=HOT_ROUTES,
+        hot_routes={**HOT_ROUTES, **INFERENCE_HOT_ROUTES},
+        internal=False,  # the public edge: callers bring API keys or the admin key, checked by its own guards
     )
     # Outermost, before tracing and metrics see the path: ``/ak/{key}/...`` loses its key here.
     app.asgi_handler = Edge(app.asgi_handler)
