@@ -60,15 +60,26 @@ async def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
     presented = bearer_token(connection)
     if presented is None:
         reason = "missing"
-    elif services.admin_digest is None:
-        reason = "admin_disabled"
-    elif services.digester.matches(presented, services.admin_digest):
+    elif _is_admin_key(services, presented) or await _is_admin_user(connection):
         return
     else:
-        reason = "mismatch"
+        reason = "admin_disabled" if services.admin_digest is None else "mismatch"
     source = connection.client.host if connection.client else None
     await record_admin_auth_failure(services.store, reason, source)
     raise InvalidCredentials("a valid admin key is required", "invalid_admin_key")
+
+
+def _is_admin_key(services: GatewayServices, presented: str) -> bool:
+    return services.admin_digest is not None and services.digester.matches(presented, services.admin_digest)
+
+
+async def _is_admin_user(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """A signed-in user with the admin role, or their API key with the ``account`` scope (ADR 009)."""
+    if services_of(connection).accounts is None:
+        return False
+    from tollway.gateway.api.accounts_auth import admin_principal  # noqa: PLC0415 - it builds on this module
+
+    return await admin_principal(connection)
 
 
 async def provide_identity(request: ASGIConnection[Any, Any, Any, Any]) -> Identity:
