@@ -23,7 +23,7 @@ export function render({ params }) {
       out,
       async (data) => {
         try {
-          await call(routes.resetFinish, { method: "POST", as: "none", body: { token, password: data.get("password") } });
+          await call(routes.resetFinish, { method: "POST", as: "none", body: { token, new_password: data.get("password") } });
         } catch (error) {
           return missing(error);
         }
