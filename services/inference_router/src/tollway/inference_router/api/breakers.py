@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, delete, get
 from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 
 from tollway.inference_router import handlers
 from tollway.inference_router.bootstrap import RouterServices
@@ -46,7 +47,7 @@ class CircuitBreakerController(Controller):
 
     @get("/{deployment:path}")
     async def get_breaker(
-        self, request: Request[Any, Any, Any], admin: NamedDependency[Identity], deployment: str
+        self, request: Request[Any, Any, Any], admin: NamedDependency[Identity], deployment: FromPath[str]
     ) -> BreakerOut:
         key = deployment.lstrip("/")
         return _out(key, await _book(request).state(key))
@@ -57,7 +58,7 @@ class CircuitBreakerController(Controller):
 
     @delete("/{deployment:path}", status_code=200)
     async def reset_one(
-        self, request: Request[Any, Any, Any], admin: NamedDependency[Identity], deployment: str
+        self, request: Request[Any, Any, Any], admin: NamedDependency[Identity], deployment: FromPath[str]
     ) -> ResetOut:
         return ResetOut(await handlers.reset_breakers(_book(request), deployment.lstrip("/")))
 
