@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from nats.aio.client import Client as NatsClient
 from prometheus_client import Gauge
 from sqlalchemy import text
 
@@ -38,6 +39,8 @@ STREAM_MESSAGES = Gauge(
     ["stream", "subject"],
 )
 REFRESH_S = 10.0  # Prometheus scrapes every 15 s; refreshing faster than that only costs queries
+STOP_WAIT_S = 5.0
+API_TIMEOUT_S = 2.0  # a JetStream API call of one pass; an unreachable NATS must not hold a pass for long
 
 
 def _producer(service: str) -> str:
@@ -50,7 +53,7 @@ async def refresh(infra: Infra) -> None:
     if infra.engine is not None:
         await _refresh_outbox(infra)
     if infra.nc is not None:
-        await _refresh_streams(infra)
+        await _refresh_streams(infra, infra.nc)
 
 
 async def _refresh_outbox(infra: Infra) -> None:
@@ -68,8 +71,8 @@ async def _refresh_outbox(infra: Infra) -> None:
     OUTBOX_OLDEST.labels(infra.service).set(float(age))
 
 
-async def _refresh_streams(infra: Infra) -> None:
-    js, own = infra.js, f"{infra.service}__"
+async def _refresh_streams(infra: Infra, nc: NatsClient) -> None:
+    js, own = nc.jsm(timeout=API_TIMEOUT_S), f"{infra.service}__"
     for spec in ALL_STREAMS:
         name = infra.ns.stream(spec.name)
         try:
@@ -88,17 +91,27 @@ async def _refresh_streams(infra: Infra) -> None:
 
 @asynccontextmanager
 async def fleet_gauges(infra: Infra, every_s: float = REFRESH_S) -> AsyncIterator[None]:
-    """Refresh the gauges once at once, then every ``every_s`` until the app stops."""
+    """Refresh the gauges at once, then every ``every_s`` until the app stops.
+
+    Stopping lets a pass in flight finish (cancelling it inside a Postgres or JetStream call would leak that
+    connection) and cancels only one that hangs past ``STOP_WAIT_S``.
+    """
+    stop = asyncio.Event()
 
     async def loop() -> None:
-        while True:
+        while not stop.is_set():
             await refresh(infra)
-            await asyncio.sleep(every_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
 
     task = asyncio.create_task(loop(), name=f"{infra.service}-fleet-gauges")
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), STOP_WAIT_S)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
