@@ -96,7 +96,7 @@ async def test_malformed_json_is_400_not_422(client: Client) -> None:
     assert response.status_code == 400
 
 
-SCOPED_ROUTES = (
+SCOPED_ROUTES: tuple[tuple[str, str, dict[str, Any] | None, str], ...] = (
     # (method, path, body, scope it needs)
     ("GET", "/v1/me", None, "read"),
     ("PATCH", "/v1/me", {"display_name": "x"}, "account"),
