@@ -262,12 +262,11 @@ async def create_coupon(
     draft: CouponDraft, key: str, admin_id: str, ledger: CouponLedger, *, policy: BillingPolicy, clock: Clock
 ) -> tuple[Coupon, bool]:
     """A new coupon once per Idempotency-Key; a code already taken is a conflict."""
+    coupon, fp, scoped = new_coupon(draft, policy, admin_id, clock()), draft.fingerprint, f"coupon:{key}"
     async with ledger.session() as s:
-        scoped = f"coupon:{key}"
-        stored = await s.claim_key(scoped, draft.fingerprint)
+        stored = await s.claim_key(scoped, fp)
         if stored is not None:
-            return _coupon_decoder.decode(idempotency.replay(stored, draft.fingerprint)), True
-        coupon = new_coupon(draft, policy, admin_id, clock())
+            return _coupon_decoder.decode(idempotency.replay(stored, fp)), True
         await s.insert_coupon(coupon)
         await s.store_response(scoped, _json.encode(coupon))
         await s.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -51,7 +52,18 @@ def _validation_message(exc: ValidationException) -> str:
 
 
 def _validation_param(exc: ValidationException) -> str | None:
-    return next((str(p["key"]) for p in _problems(exc) if p.get("key")), None)
+    for problem in _problems(exc):
+        # msgspec names the field in its message (``... at `$.max_uses```, ``unknown field `x```); Litestar's key is
+        # only where it looked ("data" for the body).
+        named = _FIELD.search(str(problem.get("message", "")))
+        if named:
+            return named[1] or named[2]
+        if problem.get("key"):
+            return str(problem["key"])
+    return None
+
+
+_FIELD = re.compile(r"unknown field `([^`]+)`|at `\$\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {BillingError: on_billing_error, HTTPException: on_http_error}

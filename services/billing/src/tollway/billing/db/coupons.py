@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Row, and_, exists, func, or_, select, tuple_
+from sqlalchemy import Exists, Row, and_, exists, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -52,14 +52,19 @@ async def update_coupon(conn: AsyncConnection, coupon: Coupon) -> None:
     await conn.execute(coupons.update().where(c.id == coupon.id).values(**values))
 
 
-async def eligibility(conn: AsyncConnection, coupon_id: str, user_id: str) -> Eligibility:
+def _paid_credit(user_id: str) -> Exists:
+    """The user's account holds a purchase or a coupon: first_purchase coupons are for newcomers only."""
     t, a = transactions.c, accounts.c
-    redeemed = exists().where(r.coupon_id == coupon_id, r.user_id == user_id)
-    paid = (
+    return (
         exists()
         .select_from(transactions.join(accounts))
         .where(a.user_id == user_id, t.type.in_(("purchase", "coupon")))
     )
+
+
+async def eligibility(conn: AsyncConnection, coupon_id: str, user_id: str) -> Eligibility:
+    redeemed = exists().where(r.coupon_id == coupon_id, r.user_id == user_id)
+    paid = _paid_credit(user_id)
     row = (await conn.execute(select(redeemed.label("redeemed"), paid.label("paid")))).one()
     return Eligibility(already_redeemed=bool(row.redeemed), has_paid_credit=bool(row.paid))
 
@@ -146,9 +151,10 @@ class SqlAlchemyCoupons:
         """Open coupons this user may still redeem: assigned to them, or global/first-purchase, not redeemed."""
         mine = or_(c.assigned_user_id == user_id, c.scope.in_(("global", "first_purchase")))
         redeemed = exists().where(r.coupon_id == c.id, r.user_id == user_id)
+        newcomer = or_(c.scope != "first_purchase", ~_paid_credit(user_id))
         statement = (
             select(*COUPON_COLUMNS)
-            .where(mine, ~redeemed, c.is_active, c.valid_from <= now)
+            .where(mine, ~redeemed, newcomer, c.is_active, c.valid_from <= now)
             .where(or_(c.valid_until.is_(None), c.valid_until > now))
             .where(or_(c.max_uses.is_(None), c.times_used < c.max_uses))
             .order_by(c.valid_until.asc().nulls_last(), c.id)
