@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from litestar import Litestar
 
+from tollway.analytics.api.monitoring import monitoring_router
+from tollway.analytics.api.tracking_metrics import tracking_metrics
 from tollway.analytics.api.usage import usage_router
 from tollway.analytics.bootstrap import build_reader
 from tollway.analytics.settings import AnalyticsSettings
@@ -13,6 +15,6 @@ SERVICE = "analytics"
 
 
 def create_app(settings: AnalyticsSettings) -> Litestar:
-    app = service_app(SERVICE, settings, [usage_router()])
+    app = service_app(SERVICE, settings, [usage_router(), monitoring_router()], lifespans=[tracking_metrics])
     app.on_startup.append(build_reader)
     return app

@@ -6,12 +6,14 @@ from typing import Any
 
 from litestar import Litestar, Request
 
+from tollway.analytics.db.monitoring import SqlAlchemyMonitorReader
 from tollway.analytics.db.reports import SqlAlchemyUsageReader
 from tollway.analytics.db.repositories import SqlAlchemyRequestLog
-from tollway.analytics.ports import RequestLog, UsageReader
+from tollway.analytics.ports import MonitorReader, RequestLog, UsageReader
 from tollway.platform.infra import Infra
 
 _READER = "usage_reader"
+_MONITOR = "monitor_reader"
 
 
 def request_log(infra: Infra) -> RequestLog:
@@ -22,8 +24,18 @@ def build_reader(app: Litestar) -> None:
     """Startup hook: runs after the platform lifespan has opened ``app.state.infra``."""
     infra: Infra = app.state.infra
     app.state[_READER] = SqlAlchemyUsageReader(infra.require_engine())
+    app.state[_MONITOR] = SqlAlchemyMonitorReader(infra.require_engine())
 
 
 def provide_reader(request: Request[Any, Any, Any]) -> UsageReader:
     reader: UsageReader = request.app.state[_READER]
     return reader
+
+
+def provide_monitor(request: Request[Any, Any, Any]) -> MonitorReader:
+    monitor: MonitorReader = request.app.state[_MONITOR]
+    return monitor
+
+
+def monitor_reader(infra: Infra) -> MonitorReader:
+    return SqlAlchemyMonitorReader(infra.require_engine())

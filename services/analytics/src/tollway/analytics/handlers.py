@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+from tollway.analytics.domain.monitoring import (
+    Bucket,
+    Dimension,
+    ModelPage,
+    ModelQuery,
+    MonitorGroup,
+    bucket_starts,
+    filled_series,
+    page_of_models,
+    tokens_per_second,
+)
 from tollway.analytics.domain.queries import Cursor, GroupBy, UsageFilters
 from tollway.analytics.domain.records import from_completed, from_failed
 from tollway.analytics.domain.reports import RequestPage, UsageReport, page_of, summed
-from tollway.analytics.ports import RequestLog, UsageReader
+from tollway.analytics.domain.tracking import TrackingCounts
+from tollway.analytics.ports import MonitorReader, RequestLog, UsageReader
 from tollway.contracts import RequestCompletedV1, RequestFailedV1
 
 
@@ -32,3 +45,52 @@ async def usage_report(reader: UsageReader, filters: UsageFilters, group_by: Gro
 async def list_requests(reader: UsageReader, filters: UsageFilters, after: Cursor | None, limit: int) -> RequestPage:
     """A page of request records, newest first; ``next_cursor`` only when more exist."""
     return page_of(await reader.requests(filters, after, limit + 1), limit)
+
+
+async def request_summary(monitor: MonitorReader, filters: UsageFilters) -> MonitorGroup:
+    """Every request the filters select, summed (one group, empty when nothing matched)."""
+    (group,) = await monitor.groups(filters)
+    return group
+
+
+async def request_series(monitor: MonitorReader, filters: UsageFilters, bucket: Bucket) -> list[MonitorGroup]:
+    """One group per hour or day of the range, oldest first, quiet buckets included as zeros."""
+    groups = await monitor.groups(filters, (bucket,))
+    return filled_series(groups, bucket_starts(filters.start, filters.end, bucket))
+
+
+async def requests_by(monitor: MonitorReader, filters: UsageFilters, dimension: Dimension) -> list[MonitorGroup]:
+    """Groups by provider or model, busiest first (ties by name)."""
+    groups = await monitor.groups(filters, (dimension,))
+    return sorted(groups, key=lambda g: (-g.counters.requests, str(g.key[0] or "")))
+
+
+async def models_usage(monitor: MonitorReader, filters: UsageFilters, query: ModelQuery) -> ModelPage:
+    """The searchable, sortable models table, one page of it."""
+    groups = await monitor.groups(filters, ("model",), search=query.search)
+    return page_of_models(groups, query.sort_by, query.order, query.page, query.limit)
+
+
+async def monitor_snapshot(monitor: MonitorReader, windows: Sequence[UsageFilters]) -> list[MonitorGroup]:
+    """One summary per window (e.g. today and the last 30 days), without latency buckets."""
+    return [(await monitor.groups(window, latency=False))[0] for window in windows]
+
+
+async def tracking_quality(monitor: MonitorReader, filters: UsageFilters) -> TrackingCounts:
+    """Requests over the window by attribution: with a key, anonymous on purpose, or not attributed."""
+    found = await monitor.tracking(filters, by_day=False)
+    return found[0][1] if found else TrackingCounts()
+
+
+async def tracking_trend(monitor: MonitorReader, filters: UsageFilters) -> list[tuple[datetime, TrackingCounts]]:
+    """Attribution per UTC day of the range, oldest first, days without traffic included."""
+    found = {moment: counts for moment, counts in await monitor.tracking(filters, by_day=True)}
+    days = bucket_starts(filters.start, filters.end, "day")
+    return [(day, found.get(day, TrackingCounts())) for day in days]
+
+
+async def throughput(monitor: MonitorReader, filters: UsageFilters) -> list[MonitorGroup]:
+    """Tokens per second per (model, provider), fastest first; pairs that generated nothing are left out."""
+    groups = await monitor.groups(filters, ("model", "provider"), latency=False)
+    timed = [g for g in groups if g.counters.generation_ms_sum > 0]
+    return sorted(timed, key=lambda g: (-(tokens_per_second(g.counters) or 0.0), str(g.key)))

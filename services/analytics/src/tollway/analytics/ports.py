@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from tollway.analytics.domain.monitoring import Dimension, MonitorGroup
 from tollway.analytics.domain.queries import Cursor, GroupBy, UsageFilters
 from tollway.analytics.domain.records import RequestRecord
 from tollway.analytics.domain.reports import UsageGroup
 from tollway.analytics.domain.rollups import Counters
+from tollway.analytics.domain.tracking import TrackingCounts
 
 
 class RequestLog(Protocol):
@@ -33,4 +36,22 @@ class UsageReader(Protocol):
 
     async def requests(self, filters: UsageFilters, after: Cursor | None, limit: int) -> list[RequestRecord]:
         """Up to ``limit`` request records, newest first, strictly older than ``after``."""
+        ...
+
+
+@runtime_checkable
+class MonitorReader(Protocol):
+    async def groups(
+        self,
+        filters: UsageFilters,
+        dimensions: Sequence[Dimension] = (),
+        *,
+        search: str | None = None,
+        latency: bool = True,
+    ) -> list[MonitorGroup]:
+        """Rollups summed per combination of ``dimensions`` (exactly one group when there are none)."""
+        ...
+
+    async def tracking(self, filters: UsageFilters, by_day: bool) -> list[tuple[datetime | None, TrackingCounts]]:
+        """Requests by attribution, per UTC day (oldest first) or in one total keyed ``None``."""
         ...

@@ -15,6 +15,8 @@ class AnalyticsSettings(InfraSettings, frozen=True, kw_only=True):
     consumer_ack_wait_s: float = 30.0
     # Pull subscriptions per durable in one worker process (they share the durable's messages).
     consumer_concurrency: int = 2
+    # How often ``serve`` recomputes the tollway_api_key_tracking_* gauges (last 24 h, from the rollups).
+    tracking_metrics_refresh_s: float = 60.0
 
 
 def load() -> AnalyticsSettings:

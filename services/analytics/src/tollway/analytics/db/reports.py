@@ -25,9 +25,10 @@ _GROUP_KEYS: dict[GroupBy, ColumnElement[Any]] = {
 _RECORD_COLUMNS = [column for column in requests.c if column.name != "received_at"]
 
 
-def _conditions(table: Table, time_column: str, filters: UsageFilters, model_column: str) -> list[ColumnElement[bool]]:
+def conditions(table: Table, time_column: str, filters: UsageFilters, model_column: str) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of ``filters`` on a rollup table (time column ``hour``) or the request rows."""
     c = table.c
-    conditions = [c[time_column] >= filters.start, c[time_column] < filters.end]
+    found = [c[time_column] >= filters.start, c[time_column] < filters.end]
     wanted = {
         "user_id": filters.user_id,
         "api_key_id": filters.api_key_id,
@@ -35,12 +36,14 @@ def _conditions(table: Table, time_column: str, filters: UsageFilters, model_col
         "provider": filters.provider,
         "is_fallback": filters.is_fallback,
     }
-    conditions += [c[name] == value for name, value in wanted.items() if value is not None]
-    return conditions
+    if "status" in c:
+        wanted["status"] = filters.status
+    found += [c[name] == value for name, value in wanted.items() if value is not None]
+    return found
 
 
 def _rollup_query(filters: UsageFilters, *columns: ColumnElement[Any]) -> Select[Any]:
-    return select(*columns, *_SUMS).where(*_conditions(rollups, "hour", filters, "model"))
+    return select(*columns, *_SUMS).where(*conditions(rollups, "hour", filters, "model"))
 
 
 def _counters(row: Row[Any]) -> Counters:
@@ -75,7 +78,7 @@ class SqlAlchemyUsageReader:
 
     async def requests(self, filters: UsageFilters, after: Cursor | None, limit: int) -> list[RequestRecord]:
         c = requests.c
-        query = select(*_RECORD_COLUMNS).where(*_conditions(requests, "occurred_at", filters, "requested_model"))
+        query = select(*_RECORD_COLUMNS).where(*conditions(requests, "occurred_at", filters, "requested_model"))
         if after is not None:
             query = query.where(tuple_(c.occurred_at, c.request_id) < tuple_(after.occurred_at, after.request_id))
         query = query.order_by(c.occurred_at.desc(), c.request_id.desc()).limit(limit)

@@ -66,7 +66,7 @@ def _rollup_arrays(deltas: Sequence[RollupDelta]) -> dict[str, list[Any]]:
 def _histogram_arrays(deltas: Sequence[HistogramDelta]) -> dict[str, list[Any]]:
     arrays: dict[str, list[Any]] = {name: [getattr(d.key, name) for d in deltas] for name in RollupKey._fields}
     arrays["bucket"] = [d.bucket for d in deltas]
-    arrays["count"] = [d.count for d in deltas]
+    arrays["count"] = [d.requests for d in deltas]
     return arrays
 
 

@@ -36,6 +36,7 @@ class UsageFilters(msgspec.Struct, frozen=True, kw_only=True):
     model: str | None = None
     provider: str | None = None
     is_fallback: bool | None = None
+    status: str | None = None  # request rows only: rollups count failures and cancellations instead
 
 
 class Period(msgspec.Struct, frozen=True):

@@ -118,7 +118,7 @@ def aggregate(records: Iterable[RequestRecord]) -> list[RollupDelta]:
 class HistogramDelta(NamedTuple):
     key: RollupKey
     bucket: int
-    count: int
+    requests: int
 
 
 def histogram_deltas(records: Iterable[RequestRecord]) -> list[HistogramDelta]:
