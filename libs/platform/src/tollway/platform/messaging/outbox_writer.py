@@ -47,7 +47,7 @@ class GroupCommitOutbox:
     def add(self, event: Event, subject: str | None = None) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((outbox_row(event, subject), future))
-        if len(self._pending) >= self._max_batch:
+        if len(self._pending) in (1, self._max_batch):  # the first row wakes an idle writer, a full batch flushes
             self._wake.set()
         return future
 
@@ -57,8 +57,12 @@ class GroupCommitOutbox:
 
     async def _run(self) -> None:
         while not (self._closing and not self._pending):
+            if not self._pending and not self._closing:
+                # Idle: sleep until a row arrives instead of waking every interval (an idle stack stays idle).
+                await self._wake.wait()
+                self._wake.clear()
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._interval_s)
+                await asyncio.wait_for(self._wake.wait(), timeout=self._interval_s)  # let the batch fill
             self._wake.clear()
             if self._pending:
                 await self._flush()
