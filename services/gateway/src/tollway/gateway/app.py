@@ -11,7 +11,8 @@ from tollway.gateway.api.chats import chats_router
 from tollway.gateway.api.console import console_router
 from tollway.gateway.api.edge import Edge
 from tollway.gateway.api.inference_routes import INFERENCE_HOT_ROUTES, inference_routes
-from tollway.gateway.api.owners import user_account
+from tollway.gateway.api.monitoring_owners import monitoring_admin_router, tokens_per_second
+from tollway.gateway.api.owners import user_account, user_redeem
 from tollway.gateway.api.public import HOT_ROUTES, public_routes
 from tollway.gateway.bootstrap import GatewayRuntime
 from tollway.gateway.settings import GatewaySettings
@@ -30,7 +31,10 @@ def create_app(settings: GatewaySettings) -> Litestar:
             *public_routes(),
             *inference_routes(),
             user_account,
+            user_redeem,
             breaker_router(),
+            monitoring_admin_router(),
+            tokens_per_second,
             console_router(),
             chats_router(),
             *account_routers(),

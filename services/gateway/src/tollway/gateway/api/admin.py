@@ -10,7 +10,7 @@ from tollway.gateway import handlers
 from tollway.gateway.api.admin_users import ADMIN_USER_HANDLERS
 from tollway.gateway.api.auth import provide_services, require_admin
 from tollway.gateway.api.errors import EXCEPTION_HANDLERS
-from tollway.gateway.api.owners import admin_credit, admin_usage
+from tollway.gateway.api.owners import admin_billing, admin_credit, admin_usage
 from tollway.gateway.api.schemas import (
     ApiKeyIn,
     ApiKeyListOut,
@@ -120,7 +120,14 @@ def admin_router() -> Router:
     """A fresh router per app (routers are bound to the app that registers them)."""
     return Router(
         path="/admin/v1",
-        route_handlers=[UserController, ApiKeyController, admin_credit, admin_usage, *ADMIN_USER_HANDLERS],
+        route_handlers=[
+            UserController,
+            ApiKeyController,
+            admin_credit,
+            admin_usage,
+            admin_billing,
+            *ADMIN_USER_HANDLERS,
+        ],
         guards=[require_admin],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,

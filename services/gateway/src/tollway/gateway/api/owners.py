@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 import aiohttp
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, post, route
 from litestar.di import NamedDependency, Provide
 
 from tollway.gateway.api.accounts_auth import ACCOUNT_EXCEPTION_HANDLERS, provide_principal
@@ -22,9 +22,14 @@ log = logging.getLogger(__name__)
 # Which service owns a path; the gateway adds who is calling and passes everything else through unchanged.
 OWNER_OF = (
     ("/v1/credits", "billing"),
+    ("/v1/coupons", "billing"),
     ("/v1/usage", "analytics"),
     ("/admin/v1/accounts", "billing"),
     ("/admin/v1/transactions", "billing"),
+    ("/admin/v1/coupons", "billing"),
+    ("/admin/v1/credits", "billing"),
+    ("/admin/v1/grants", "billing"),
+    ("/admin/v1/trials", "billing"),
     ("/admin/v1/usage", "analytics"),
 )
 PASSED_HEADERS = ("content-type", "idempotency-key", "traceparent")
@@ -64,13 +69,33 @@ def _user(caller: Principal) -> CallerIdentity:
 
 
 @get(
-    ["/v1/credits/balance", "/v1/credits/transactions", "/v1/usage", "/v1/usage/requests"],
+    [
+        "/v1/credits/balance",
+        "/v1/credits/transactions",
+        "/v1/credits/summary",
+        "/v1/coupons/available",
+        "/v1/coupons/history",
+        "/v1/usage",
+        "/v1/usage/requests",
+    ],
     dependencies={"caller": Provide(provide_principal)},
     exception_handlers=ACCOUNT_EXCEPTION_HANDLERS,
 )
 async def user_account(request: Request[Any, Any, Any], caller: NamedDependency[Principal]) -> Response[bytes]:
     """The caller's own credit and usage, answered by their owners (a session, or a key with the `read` scope)."""
     caller.require("read")
+    return await forward(request, _user(caller))
+
+
+@post(
+    "/v1/coupons/redeem",
+    status_code=201,
+    dependencies={"caller": Provide(provide_principal)},
+    exception_handlers=ACCOUNT_EXCEPTION_HANDLERS,
+)
+async def user_redeem(request: Request[Any, Any, Any], caller: NamedDependency[Principal]) -> Response[bytes]:
+    """Redeeming a coupon changes the account: a session, or a key with the `account` scope."""
+    caller.require("account")
     return await forward(request, _user(caller))
 
 
@@ -95,4 +120,23 @@ async def admin_credit(request: Request[Any, Any, Any]) -> Response[Any]:
 @get("/usage")
 async def admin_usage(request: Request[Any, Any, Any]) -> Response[Any]:
     """Usage across users, answered by analytics."""
+    return await forward(request, _admin())
+
+
+@route(
+    [
+        "/coupons",
+        "/coupons/stats",
+        "/coupons/{coupon_id:str}",
+        "/coupons/{coupon_id:str}/analytics",
+        "/transactions",
+        "/credits/summary",
+        "/grants/bulk",
+        "/trials/analytics",
+        "/accounts/{user_id:str}/statement",
+    ],
+    http_method=["GET", "POST", "PATCH", "DELETE"],
+)
+async def admin_billing(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Billing's coupons, ledger reports and bulk grants: billing answers every method (405 where it has none)."""
     return await forward(request, _admin())
