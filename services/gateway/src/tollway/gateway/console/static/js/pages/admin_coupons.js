@@ -18,7 +18,7 @@ export function render() {
     columns: () => [
       { label: "code", value: (c) => h("code", {}, c.code) },
       { label: "value", value: (c) => usd(c.value_usd ?? c.amount_usd), num: true },
-      { label: "used", value: (c) => `${count(c.uses ?? c.redemptions ?? 0)}${c.max_uses ? ` / ${count(c.max_uses)}` : ""}`, num: true },
+      { label: "used", value: (c) => `${count(c.times_used ?? c.uses ?? 0)}${c.max_uses ? ` / ${count(c.max_uses)}` : ""}`, num: true },
       { label: "valid until", value: (c) => when(c.valid_until || c.expires_at) },
       { label: "state", value: (c) => (c.is_active === false ? badge("inactive", "bad") : badge("active", "ok")) },
     ],
