@@ -42,7 +42,9 @@ def upgrade() -> None:
         schema="gateway",
     )
     op.add_column(
-        "api_keys", sa.Column("allowed_models", postgresql.ARRAY(sa.String(length=200)), nullable=True), schema="gateway"
+        "api_keys",
+        sa.Column("allowed_models", postgresql.ARRAY(sa.String(length=200)), nullable=True),
+        schema="gateway",
     )
     op.add_column(
         "api_keys", sa.Column("ip_allowlist", postgresql.ARRAY(sa.String(length=64)), nullable=True), schema="gateway"
@@ -82,9 +84,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_digest", name=op.f("uq_password_resets_token_digest")),
         schema="gateway",
     )
-    op.create_index(
-        op.f("ix_password_resets_user_id"), "password_resets", ["user_id"], unique=False, schema="gateway"
-    )
+    op.create_index(op.f("ix_password_resets_user_id"), "password_resets", ["user_id"], unique=False, schema="gateway")
     op.create_table(
         "mail_outbox",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
