@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from litestar import Litestar
 
 from tollway.inference_router.adapters.breakers_redis import RedisBreakerBook
+from tollway.inference_router.adapters.deployment_load_redis import RedisDeploymentLoad
 from tollway.inference_router.adapters.providers import build_adapters
 from tollway.inference_router.adapters.upstream_http import AiohttpTransport, Timeouts
 from tollway.inference_router.catalog_loader import load_catalog
@@ -44,7 +45,8 @@ def build_services(infra: Infra, settings: InferenceRouterSettings) -> RouterSer
     if infra.redis is None:
         raise RuntimeError("the router keeps breaker state in Redis")
     breaker = CircuitBreaker(_breaker_config(settings))
-    breakers = RedisBreakerBook(infra.redis, RedisKeys("inference_router", settings.namespace), breaker)
+    keys = RedisKeys("inference_router", settings.namespace)
+    breakers = RedisBreakerBook(infra.redis, keys, breaker)
     usage = _usage_publisher(infra, settings)
     timeouts = Timeouts(
         connect_s=settings.connect_timeout_s,
@@ -58,6 +60,7 @@ def build_services(infra: Infra, settings: InferenceRouterSettings) -> RouterSer
         breakers=breakers,
         usage=usage,
         clock=SystemClock(),
+        load=RedisDeploymentLoad(infra.redis, keys, stale_s=settings.total_timeout_s),
     )
     return RouterServices(ports, breakers, usage, settings.internal_secret.encode(), settings.max_body_bytes)
 

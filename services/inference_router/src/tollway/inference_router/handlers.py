@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import dataclasses
+import random
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 from tollway.inference_router.domain.breaker import BreakerState
 from tollway.inference_router.domain.canonical import ChatRequest
@@ -27,10 +29,12 @@ from tollway.inference_router.domain.routing import (
     outcome_for_status,
     plan_attempts,
 )
+from tollway.inference_router.domain.strategies import needs_load, order_attempts, renumbered
 from tollway.inference_router.domain.usage import estimate_usage
 from tollway.inference_router.ports import (
     BreakerBook,
     Clock,
+    DeploymentLoadBook,
     EmbeddingProvider,
     ProviderAdapter,
     UpstreamConnectError,
@@ -55,6 +59,8 @@ class RouterPorts:
     breakers: BreakerBook
     usage: UsageSink
     clock: Clock
+    load: DeploymentLoadBook | None = None  # measured only for models whose strategy needs it
+    rng: random.Random = field(default_factory=random.Random)
 
 
 class UnknownModelError(DomainError):
@@ -111,7 +117,7 @@ async def _serve(
     check_model_limits(request, model)
     call = _Call(command, request, model, ports, recorder, fmt, [])
     for attempt in await _plan(call):
-        answer = await _attempt(call, attempt)
+        answer = await _measured_attempt(call, attempt)
         if answer is not None:
             return answer
     return _all_failed(call)
@@ -129,10 +135,48 @@ def _model(catalog: Catalog, name: str, *, kind: str) -> Model:
 
 
 async def _plan(call: _Call) -> tuple[Attempt, ...]:
+    """The user's strategy picks what may be tried (and skips open breakers); the model's strategy orders it."""
     ports, model = call.ports, call.model
     unavailable = await ports.breakers.unavailable([d.key for d in model.deployments])
     strategy = call.command.routing_strategy
-    return plan_attempts(model, ports.catalog.providers, strategy=strategy, unavailable=unavailable).attempts
+    attempts = plan_attempts(model, ports.catalog.providers, strategy=strategy, unavailable=unavailable).attempts
+    if model.strategy == "ordered" or len(attempts) < 2:
+        return attempts
+    load = {}
+    if ports.load is not None and needs_load(model.strategy):
+        load = await ports.load.snapshot([attempt.deployment.key for attempt in attempts])
+    return renumbered(order_attempts(attempts, model, call.request, load=load, rng=ports.rng))
+
+
+async def _measured_attempt(call: _Call, attempt: Attempt) -> ChatReply | ChatStream | None:
+    """An attempt counted in flight and timed (whole call, or first token of a stream) for the load strategies."""
+    book = call.ports.load if needs_load(call.model.strategy) else None
+    if book is None:
+        return await _attempt(call, attempt)
+    key, call_id, started = attempt.deployment.key, call.command.request_id, call.ports.clock.monotonic()
+    await book.started(key, call_id)
+    answer: ChatReply | ChatStream | None = None
+    try:
+        answer = await _attempt(call, attempt)
+    finally:
+        elapsed_ms = (call.ports.clock.monotonic() - started) * 1000
+        if not isinstance(answer, ChatStream):
+            ok = answer is not None and answer.status < 400
+            await book.finished(key, call_id, elapsed_ms if ok else None)
+    if isinstance(answer, ChatStream):  # in flight until the stream ends; its latency is the first token's
+        return dataclasses.replace(answer, chunks=_then(answer.chunks, lambda: book.finished(key, call_id, elapsed_ms)))
+    return answer
+
+
+async def _then(
+    chunks: AsyncGenerator[bytes, None], done: Callable[[], Awaitable[None]]
+) -> AsyncGenerator[bytes, None]:
+    try:
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        await chunks.aclose()
+        await done()
 
 
 async def _serve_embeddings(

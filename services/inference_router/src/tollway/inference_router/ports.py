@@ -10,6 +10,7 @@ from tollway.inference_router.domain.breaker import BreakerState
 from tollway.inference_router.domain.canonical import ChatRequest, ChatResponse
 from tollway.inference_router.domain.deltas import StreamDelta
 from tollway.inference_router.domain.routing import BreakerSignal
+from tollway.inference_router.domain.strategies import DeploymentLoad
 from tollway.inference_router.domain.upstream import UpstreamRequest
 
 
@@ -114,6 +115,18 @@ class BreakerBook(Protocol):
 
     async def reset(self, key: str | None = None) -> int:
         """Close one breaker (or every one with ``None``); returns how many were reset."""
+        ...
+
+
+class DeploymentLoadBook(Protocol):
+    """Measured latency and in-flight calls per deployment, shared by every replica (for the load strategies)."""
+
+    async def snapshot(self, keys: Sequence[str]) -> dict[str, DeploymentLoad]: ...
+
+    async def started(self, key: str, call_id: str) -> None: ...
+
+    async def finished(self, key: str, call_id: str, latency_ms: float | None) -> None:
+        """``latency_ms``: the whole call, or the first token of a stream; ``None`` for a failed call."""
         ...
 
 

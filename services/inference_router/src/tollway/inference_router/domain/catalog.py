@@ -82,7 +82,8 @@ class Deployment(Entry, frozen=True, kw_only=True):
 
     provider: NonEmpty
     upstream_model: NonEmpty
-    weight: Positive = 1  # for weighted strategies; the ordered strategies ignore it
+    weight: Positive = 1  # for the weighted strategy; the others ignore it
+    prices: Prices | None = None  # what this deployment costs us, for the cheapest strategy (else the model's)
 
     @property
     def key(self) -> str:
@@ -125,6 +126,7 @@ class Model(Entry, frozen=True, kw_only=True):
     prices: Prices
     anonymous_allowed: bool = False
     kind: Literal["chat", "embedding"] = "chat"
+    strategy: Literal["ordered", "weighted", "cheapest", "lowest_latency", "least_busy"] = "ordered"
 
 
 class CatalogDocument(Entry, frozen=True, kw_only=True):
