@@ -23,6 +23,7 @@ class GatewaySettings(InfraSettings, frozen=True, kw_only=True):
     # Owners of the account routes the gateway forwards (credits, usage, admin grants).
     billing_url: str = "http://127.0.0.1:8082"
     analytics_url: str = "http://127.0.0.1:8083"
+    error_monitor_url: str = "http://127.0.0.1:8084"
     catalog_refresh_s: float = 30.0
     catalog_retry_s: float = 1.0
     max_body_bytes: int = 4 * 1024 * 1024

@@ -1,0 +1,62 @@
+"""The gateway forwards analytics' and error_monitor's monitoring routes behind the admin key (tokens/s: any key)."""
+
+from __future__ import annotations
+
+from tests.integration.gateway.conftest import ADMIN, ClientFactory
+from tests.integration.gateway.test_admin_api import recording_owner
+from tollway.gateway.settings import GatewaySettings
+from tollway.platform.identity import IDENTITY_HEADER, SIGNATURE_HEADER, verify_identity
+
+ANALYTICS = [
+    ("GET", "/admin/v1/requests"),
+    ("GET", "/admin/v1/requests/summary"),
+    ("GET", "/admin/v1/requests/series"),
+    ("GET", "/admin/v1/requests/by-provider"),
+    ("GET", "/admin/v1/requests/by-model"),
+    ("GET", "/admin/v1/models/usage"),
+    ("GET", "/admin/v1/monitor"),
+    ("GET", "/admin/v1/tracking/quality"),
+    ("GET", "/admin/v1/tracking/trend"),
+]
+ERROR_MONITOR = [
+    ("GET", "/admin/v1/errors"),
+    ("GET", "/admin/v1/errors/patterns"),
+    ("GET", "/admin/v1/errors/patterns/pat_1"),
+    ("GET", "/admin/v1/errors/dashboard"),
+    ("GET", "/admin/v1/incidents"),
+    ("GET", "/admin/v1/incidents/ongoing"),
+    ("GET", "/admin/v1/incidents/stats"),
+    ("GET", "/admin/v1/incidents/inc_1"),
+    ("GET", "/admin/v1/incidents/inc_1/logs"),
+    ("GET", "/admin/v1/incidents/inc_1/analysis"),
+    ("POST", "/admin/v1/incidents/inc_1/resolve"),
+]
+
+
+async def test_monitoring_routes_reach_their_owner_as_admin_only(
+    gateway: ClientFactory, settings: GatewaySettings
+) -> None:
+    # One gateway for every route: starting one per route would cost minutes.
+    async with (
+        recording_owner() as analytics,
+        recording_owner() as error_monitor,
+        gateway(analytics_url=analytics.url, error_monitor_url=error_monitor.url) as client,
+    ):
+        for method, path in ANALYTICS + ERROR_MONITOR:
+            refused = await client.request(method, path, headers={"Authorization": "Bearer nope"})
+            assert refused.status_code == 401, path
+            answered = await client.request(method, path + "?days=3", headers=ADMIN, content=b"{}")
+            assert (answered.status_code, answered.json()) == (202, {"owner": "answered"}), path
+    seen = [(method, path.removesuffix("?days=3")) for method, path, _, _ in analytics.seen]
+    assert seen == ANALYTICS
+    assert [(method, path.removesuffix("?days=3")) for method, path, _, _ in error_monitor.seen] == ERROR_MONITOR
+    for _, _, headers, _ in analytics.seen + error_monitor.seen:
+        secret = settings.internal_secret.encode()
+        assert verify_identity(headers[IDENTITY_HEADER], headers[SIGNATURE_HEADER], secret).role == "admin"
+
+
+async def test_tokens_per_second_needs_a_key_and_keeps_the_accept_header(gateway: ClientFactory) -> None:
+    async with recording_owner() as analytics, gateway(analytics_url=analytics.url) as client:
+        refused = await client.get("/v1/metrics/tokens-per-second")
+        assert refused.status_code == 401
+        assert analytics.seen == []
