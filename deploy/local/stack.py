@@ -116,6 +116,7 @@ def service_env(service: str, port: int, urls: dict[str, str], workers: int, rep
             "GATEWAY_ROUTER_URL": f"http://127.0.0.1:{8081 + shift}",
             "GATEWAY_BILLING_URL": f"http://127.0.0.1:{8082 + shift}",
             "GATEWAY_ANALYTICS_URL": f"http://127.0.0.1:{8083 + shift}",
+            "GATEWAY_ERROR_MONITOR_URL": f"http://127.0.0.1:{8084 + shift}",
             "GATEWAY_SMTP_PORT": str(SMTP_SINK_PORT + PORT_OFFSET),
             "GATEWAY_MAIL_SINK_DIR": str(RUN_DIR / "mail"),
             "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{8080 + PORT_OFFSET}",
