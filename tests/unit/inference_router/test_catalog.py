@@ -130,7 +130,12 @@ def test_example_catalogue_loads() -> None:
         "fake-openai": ("openai_compatible", "http://127.0.0.1:8090/v1"),
         "fake-openai-backup": ("openai_compatible", "http://127.0.0.1:8090/v1"),
         "fake-anthropic": ("anthropic", "http://127.0.0.1:8090"),
+        "fake-gemini": ("gemini", "http://127.0.0.1:8090/v1beta"),
+        "fake-azure": ("azure_openai", "http://127.0.0.1:8090"),
     }
+    embedding = catalog.model("text-embedding-3-small")
+    assert embedding is not None
+    assert embedding.kind == "embedding"
     mini = catalog.model("gpt-4o-mini")
     sonnet = catalog.model("claude-sonnet-4-20250514")
     haiku = catalog.model("claude-3-5-haiku-latest")
