@@ -47,7 +47,7 @@ SELECT count(*) AS total,
        count(c.account_id) AS converted,
        count(u.account_id) AS with_usage,
        coalesce(sum(tr.amount_micros), 0) AS granted,
-       coalesce(sum(least(u.micros, tr.amount_micros)), 0) AS used,
+       coalesce(sum(least(coalesce(u.micros, 0), tr.amount_micros)), 0) AS used,  -- LEAST skips NULLs
        coalesce(sum(e.micros), 0) AS expired_micros,
        coalesce(sum(u.requests), 0) AS requests
 FROM trials tr
