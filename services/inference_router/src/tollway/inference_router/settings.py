@@ -21,6 +21,7 @@ class InferenceRouterSettings(InfraSettings, frozen=True, kw_only=True):
     breaker_half_open_probes: int = 2
     outbox_flush_interval_s: float = 0.005
     usage_ack_timeout_s: float = 0.5  # no PubAck by then: the event goes to the Postgres outbox instead
+    catalog_poll_s: float = 2.0  # how soon a replica follows a catalogue refresh made on another one
     usage_buffer_capacity: int = 10_000  # events not yet durable; at this many, /ready fails and calls get 503
 
 

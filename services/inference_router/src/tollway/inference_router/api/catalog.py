@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 
 from tollway.contracts.internal_api import CATALOG_PATH, CatalogOut, ModelOut, PricesOut
 from tollway.inference_router.bootstrap import RouterServices
+from tollway.inference_router.catalog_reload import CatalogReloader
 from tollway.inference_router.domain.catalog import Model
-from tollway.platform.http import caller_identity
+from tollway.inference_router.domain.errors import CatalogError
+from tollway.platform.http import admin_identity, caller_identity
 from tollway.platform.identity import Identity
 
 
@@ -19,6 +21,28 @@ async def catalog(request: Request[Any, Any, Any], identity: NamedDependency[Ide
     services: RouterServices = request.app.state.router
     catalog = services.ports.catalog
     return CatalogOut(models=tuple(_model_out(m) for m in catalog.models), version=catalog.price_version)
+
+
+_ADMIN = {"admin": Provide(admin_identity, sync_to_thread=False)}
+
+
+@get(CATALOG_PATH + "/status", dependencies=_ADMIN)
+async def catalog_status(request: Request[Any, Any, Any], admin: NamedDependency[Identity]) -> dict[str, Any]:
+    """This replica's catalogue: file digest, generation, when loaded, last reload error, models and strategies."""
+    reloader: CatalogReloader = request.app.state.catalog_reloader
+    return reloader.status()
+
+
+@post(CATALOG_PATH + "/refresh", dependencies=_ADMIN, status_code=200)
+async def catalog_refresh(request: Request[Any, Any, Any], admin: NamedDependency[Identity]) -> Response[Any]:
+    """Reload the file here, then on every replica; a bad file is a 422 naming the entry and changes nothing."""
+    reloader: CatalogReloader = request.app.state.catalog_reloader
+    try:
+        await reloader.refresh()
+    except CatalogError as error:
+        body = {"error": {"message": str(error), "type": "invalid_request_error", "param": None, "code": "bad_catalog"}}
+        return Response(body, status_code=422)
+    return Response(reloader.status())
 
 
 def _model_out(model: Model) -> ModelOut:
