@@ -10,7 +10,7 @@ from tollway.contracts.billing import (
     CreditGrantedV1,
 )
 from tollway.contracts.codec import MSG_ID_HEADER, TRACEPARENT_HEADER, decode, decoder_for, encode, json_schema
-from tollway.contracts.error_monitor import ErrorReportedV1, IncidentOpenedV1, error_subject
+from tollway.contracts.error_monitor import ErrorReportedV1, IncidentOpenedV1, IncidentResolvedV1, error_subject
 from tollway.contracts.gateway import (
     ApiKeyCreatedV1,
     ApiKeyRevokedV1,
@@ -37,6 +37,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CouponRedeemedV1,
     ErrorReportedV1,
     IncidentOpenedV1,
+    IncidentResolvedV1,
 )
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "ErrorReportedV1",
     "Event",
     "IncidentOpenedV1",
+    "IncidentResolvedV1",
     "KeyValueSpec",
     "ProviderAttemptV1",
     "RequestCompletedV1",

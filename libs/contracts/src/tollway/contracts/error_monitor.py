@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from tollway.contracts.base import Event
@@ -37,8 +38,16 @@ class ErrorReportedV1(Event, frozen=True, kw_only=True, tag="error.reported.v1")
     request_id: str | None = None
 
 
+IncidentKind = Literal["provider_health", "error_spike"]
+IncidentSeverity = Literal["critical", "high", "medium", "low"]
+
+
 class IncidentOpenedV1(Event, frozen=True, kw_only=True, tag="error_monitor.incident.opened.v1"):
-    """A pattern of errors crossed its threshold and an incident was opened."""
+    """A provider became unhealthy or a pattern of errors spiked, and an incident was opened.
+
+    ``fingerprint`` is what the incident is about: the provider for ``provider_health``, the error pattern's id for
+    ``error_spike``. ``severity`` keeps the error vocabulary; ``incident_severity`` is the incident's own.
+    """
 
     incident_id: str
     fingerprint: str
@@ -46,6 +55,22 @@ class IncidentOpenedV1(Event, frozen=True, kw_only=True, tag="error_monitor.inci
     title: str
     severity: Severity
     error_count: int
+    kind: IncidentKind = "error_spike"
+    provider: str | None = None
+    incident_severity: IncidentSeverity = "high"
+
+
+class IncidentResolvedV1(Event, frozen=True, kw_only=True, tag="error_monitor.incident.resolved.v1"):
+    """An incident ended: resolved by an operator (``resolved_by``) or by the provider's recovery (``auto``)."""
+
+    incident_id: str
+    fingerprint: str
+    kind: IncidentKind
+    provider: str | None = None
+    resolved_by: str
+    started_at: datetime
+    ended_at: datetime
+    duration_seconds: int
 
 
 def error_subject(service: str) -> str:
