@@ -247,8 +247,8 @@ async def update_me(ports: AccountPorts, principal: Principal, changes: dict[str
             raise InvalidTokenError("the account no longer exists")
         await uow.audit.record(_entry(AuditEvent.PROFILE_UPDATED, _actor(principal), user.id, detail=_names(changes)))
         # Routing strategy travels in cached identities: every replica re-reads this user's keys.
-        if "routing_strategy" in changes:
-            await stage_key_updates(uow, [user.id])
+        events = await stage_key_updates(uow, [user.id]) if "routing_strategy" in changes else []
+    await publish_now(ports, events)
     return user
 
 
