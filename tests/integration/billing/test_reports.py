@@ -118,7 +118,8 @@ async def test_operator_list_filters_sorts_and_pages(client: Client, services: B
     mine = (await client.get("/admin/v1/transactions", params={"user_id": "usr_1"}, headers=admin())).json()
     assert [t["amount_micros"] for t in mine["data"]] == [-600, -400, -200]  # newest first
     assert {t["user_id"] for t in mine["data"]} == {"usr_1"}
-    ranged = {"min_amount": -500, "max_amount": -300, "from": (start + timedelta(hours=3)).isoformat()}
+    since = (start + timedelta(hours=3)).isoformat()
+    ranged: dict[str, str | int] = {"min_amount": -500, "max_amount": -300, "from": since}
     picked = (await client.get("/admin/v1/transactions", params=ranged, headers=admin())).json()
     assert [t["amount_micros"] for t in picked["data"]] == [-500, -400]
     wrong_cursor = {"sort": "created_at", "cursor": page["next_cursor"] or cursor or "x"}
