@@ -16,7 +16,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from tollway.gateway import chat_history
 from tollway.gateway.api.auth import provide_identity
-from tollway.gateway.api.errors import EXCEPTION_HANDLERS, _validation_message, _validation_param, error_response
+from tollway.gateway.api.errors import EXCEPTION_HANDLERS, error_response, on_http_error
 from tollway.gateway.chat_history import BatchResult, SavedMessage
 from tollway.gateway.db.chat_store import SqlAlchemyChatStore
 from tollway.gateway.domain import chats as rules
@@ -465,7 +465,9 @@ def provide_chats(request: ASGIConnection[Any, Any, Any, Any]) -> SqlAlchemyChat
 
 
 def on_invalid_body(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    return error_response(422, _validation_message(exc), code="invalid_request", param=_validation_param(exc))
+    response = on_http_error(request, exc)  # the gateway's message and param, with the seed's status
+    response.status_code = 422
+    return response
 
 
 def on_invalid_value(request: Request[Any, Any, Any], exc: InvalidInputError) -> Response[dict[str, Any]]:
