@@ -55,6 +55,11 @@ class DirectRoutes:
         self._routes = dict(routes)
         self._app = app
 
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The paths served here (the services describe them in their OpenAPI documents themselves)."""
+        return tuple(self._routes)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         entries = cast("dict[str, Any]", scope)
         route = self._routes.get(entries["path"]) if entries["type"] == "http" else None

@@ -7,10 +7,12 @@ from typing import Any, cast
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from tollway.gateway.api.limit_headers import LimitHeaderSend, presented_key
+from tollway.gateway.api.openapi import PATH as OPENAPI_PATH
+from tollway.gateway.api.openapi import OpenApiDocument
 
 PATH_KEY = "tollway.path_key"  # the scope entry that carries the key from here to authentication
 _PREFIX = "/ak/"
-_CLIENT_ROUTES = "/v1/"  # where a client key can authenticate a response (rate-limit headers)
+_CLIENT_ROUTES = ("/v1/", "/api/")  # where a client key can authenticate a response (rate-limit headers)
 
 
 class Edge:
@@ -26,6 +28,7 @@ class Edge:
 
     def __init__(self, app: ASGIApp) -> None:
         self._app = app
+        self._openapi = OpenApiDocument()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         entries = cast("dict[str, Any]", scope)
@@ -39,4 +42,8 @@ class Edge:
             client_key = presented_key(entries.get("headers", ()), entries.get(PATH_KEY))
             if client_key is not None:
                 send = cast("Send", LimitHeaderSend(entries, send, client_key))
+        elif entries.get("path") == OPENAPI_PATH and entries.get("type") == "http":
+            # Served here because it describes the hot routes, which only the layer below knows.
+            await self._openapi.serve(entries, send, getattr(self._app, "paths", ()))
+            return
         await self._app(scope, receive, send)
