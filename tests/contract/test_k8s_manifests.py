@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -351,3 +352,23 @@ def test_compose_file_matches_the_compose_schema_and_its_references_resolve() ->
             prefix = target.upper() + "_"
             fields = {prefix + f.encode_name.upper() for f in msgspec.structs.fields(SETTINGS[target])}
             assert set(service.get("environment", {})) <= fields, name
+
+
+def _compose_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _compose_available(), reason="no `docker compose` here; the schema check above stands in")
+def test_docker_compose_accepts_the_file() -> None:
+    secrets = {name: "compose-config-check" for name in ("TOLLWAY_INTERNAL_SECRET", "TOLLWAY_KEY_PEPPER")}
+    done = subprocess.run(
+        ["docker", "compose", "-f", str(ROOT / "compose.yaml"), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **secrets},
+    )
+    assert done.returncode == 0, done.stderr
