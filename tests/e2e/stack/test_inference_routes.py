@@ -181,3 +181,15 @@ def test_one_model_by_id_or_alias(funded: RunningStack) -> None:
     missing = httpx.get(f"{funded.base_url}/v1/models/no-such-model", headers=headers, timeout=10)
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "model_not_found"
+
+
+def test_catalogue_admin_through_the_gateway(funded: RunningStack) -> None:
+    admin = {"authorization": f"Bearer {funded.admin_key}"}
+    status = httpx.get(f"{funded.base_url}/admin/v1/catalog/status", headers=admin, timeout=10)
+    assert status.status_code == 200, status.text
+    assert {p["kind"] for p in status.json()["providers"]} >= {"openai_compatible", "gemini", "azure_openai"}
+    refreshed = httpx.post(f"{funded.base_url}/admin/v1/catalog/refresh", headers=admin, timeout=30)
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["generation"] >= 1
+    user = {"authorization": f"Bearer {funded.api_key}"}
+    assert httpx.get(f"{funded.base_url}/admin/v1/catalog/status", headers=user, timeout=10).status_code == 401

@@ -7,6 +7,7 @@ from litestar import Litestar
 from tollway.gateway.api.accounts import account_routers
 from tollway.gateway.api.admin import admin_router
 from tollway.gateway.api.breakers import breaker_router
+from tollway.gateway.api.catalog_admin import catalog_admin_router
 from tollway.gateway.api.chats import chats_router
 from tollway.gateway.api.console import console_router
 from tollway.gateway.api.edge import Edge
@@ -33,6 +34,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             user_account,
             user_redeem,
             breaker_router(),
+            catalog_admin_router(),
             monitoring_admin_router(),
             tokens_per_second,
             console_router(),
