@@ -11,8 +11,10 @@ from contextlib import asynccontextmanager
 from nats.aio.client import Client as NatsClient
 from prometheus_client import Gauge
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tollway.contracts import ALL_STREAMS
+from tollway.platform.db import make_engine
 from tollway.platform.infra import Infra
 
 log = logging.getLogger(__name__)
@@ -48,21 +50,21 @@ def _producer(service: str) -> str:
     return service.removeprefix("inference_")
 
 
-async def refresh(infra: Infra) -> None:
+async def refresh(infra: Infra, engine: AsyncEngine | None) -> None:
     """One pass: every failure is logged and skipped, so a flaky dependency never breaks ``/metrics``."""
-    if infra.engine is not None:
-        await _refresh_outbox(infra)
+    if engine is not None:
+        await _refresh_outbox(infra, engine)
     if infra.nc is not None:
         await _refresh_streams(infra, infra.nc)
 
 
-async def _refresh_outbox(infra: Infra) -> None:
+async def _refresh_outbox(infra: Infra, engine: AsyncEngine) -> None:
     query = text(
         f'SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM "{infra.service}".outbox '  # noqa: S608 - the service name, not input
         "WHERE sent_at IS NULL"
     )
     try:
-        async with infra.require_engine().connect() as conn:
+        async with engine.connect() as conn:
             count, age = (await conn.execute(query)).one()
     except Exception as exc:  # a gauge refresh must never take the process down
         log.debug("outbox gauge: %s", exc)
@@ -90,17 +92,21 @@ async def _refresh_streams(infra: Infra, nc: NatsClient) -> None:
 
 
 @asynccontextmanager
-async def fleet_gauges(infra: Infra, every_s: float = REFRESH_S) -> AsyncIterator[None]:
+async def fleet_gauges(infra: Infra, database_url: str, every_s: float = REFRESH_S) -> AsyncIterator[None]:
     """Refresh the gauges at once, then every ``every_s`` until the app stops.
 
-    Stopping lets a pass in flight finish (cancelling it inside a Postgres or JetStream call would leak that
-    connection) and cancels only one that hangs past ``STOP_WAIT_S``.
+    The count runs on its own one-connection engine: it never takes a pool slot from a request, and the request
+    path's engine sees only the request path's queries. Stopping lets a pass in flight finish (cancelling it
+    inside a Postgres or JetStream call would leak that connection); only one hung past ``STOP_WAIT_S`` is cancelled.
     """
     stop = asyncio.Event()
+    engine = None
+    if infra.engine is not None:
+        engine = make_engine(database_url, pool_size=1, application_name=f"{infra.service}-gauges")
 
     async def loop() -> None:
         while not stop.is_set():
-            await refresh(infra)
+            await refresh(infra, engine)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_s)
 
@@ -115,3 +121,5 @@ async def fleet_gauges(infra: Infra, every_s: float = REFRESH_S) -> AsyncIterato
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if engine is not None:
+            await engine.dispose()

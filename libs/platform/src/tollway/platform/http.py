@@ -57,7 +57,7 @@ def service_app(
             app.state.infra = infra
             app.state.settings = settings
             async with AsyncExitStack() as stack:
-                await stack.enter_async_context(fleet_gauges(infra))
+                await stack.enter_async_context(fleet_gauges(infra, settings.database_url))
                 for extra in lifespans:
                     await stack.enter_async_context(extra(app))
                 yield
