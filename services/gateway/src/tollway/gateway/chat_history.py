@@ -157,6 +157,7 @@ async def list_messages(
 
 
 async def update_session(store: ChatStore, user_id: str, session_id: str, change: SessionChange) -> ChatSession:
+    _check_session_id(session_id)
     if change.title is None:
         change = msgspec.structs.replace(change, title=rules.default_title(utc_now()))
     async with store.transaction() as chats:
@@ -168,16 +169,28 @@ async def update_session(store: ChatStore, user_id: str, session_id: str, change
 
 async def delete_session(store: ChatStore, user_id: str, session_id: str) -> None:
     """Soft delete: the session disappears from every route; its messages and feedback stay stored."""
+    _check_session_id(session_id)
     async with store.transaction() as chats:
         if not await chats.delete_session(user_id, session_id, utc_now()):
             raise ChatSessionNotFoundError(session_id)
 
 
 async def _owned(chats: ChatRecords, user_id: str, session_id: str) -> ChatSession:
+    _check_session_id(session_id)
     session = await chats.get_session(user_id, session_id)
     if session is None:
         raise ChatSessionNotFoundError(session_id)
     return session
+
+
+def _check_session_id(session_id: str) -> None:
+    if not rules.is_record_id(session_id):
+        raise ChatSessionNotFoundError(session_id)
+
+
+def _check_feedback_id(feedback_id: str) -> None:
+    if not rules.is_record_id(feedback_id):
+        raise FeedbackNotFoundError(feedback_id)
 
 
 # --- messages ------------------------------------------------------------------------------------------------------
@@ -193,6 +206,7 @@ async def save_message(store: ChatStore, user_id: str, session_id: str, new: New
 
 async def save_messages(store: ChatStore, user_id: str, session_id: str, batch: Sequence[NewMessage]) -> BatchResult:
     """Save a batch in one transaction, in order; a reused client id fails only its own item."""
+    _check_session_id(session_id)
     now = utc_now()
     rows = [_message(user_id, session_id, new, now) for new in batch]
     model = next((new.model for new in reversed(batch) if new.model), None)
@@ -288,7 +302,7 @@ async def _feedback_target(chats: ChatRecords, user_id: str, new: NewFeedback) -
     """The session the feedback belongs to, checked to be the user's (a message implies its session)."""
     if new.message_id is None:
         return None if new.session_id is None else (await _owned(chats, user_id, new.session_id)).id
-    message = await chats.get_message(user_id, new.message_id)
+    message = await chats.get_message(user_id, new.message_id) if rules.is_record_id(new.message_id) else None
     if message is None or (new.session_id is not None and new.session_id != message.session_id):
         raise ChatMessageNotFoundError(new.message_id)
     return message.session_id
@@ -312,6 +326,7 @@ async def list_session_feedback(
 
 
 async def update_feedback(store: ChatStore, user_id: str, feedback_id: str, change: FeedbackChange) -> Feedback:
+    _check_feedback_id(feedback_id)
     async with store.transaction() as chats:
         feedback = await chats.update_feedback(user_id, feedback_id, change, utc_now())
     if feedback is None:
@@ -320,6 +335,7 @@ async def update_feedback(store: ChatStore, user_id: str, feedback_id: str, chan
 
 
 async def delete_feedback(store: ChatStore, user_id: str, feedback_id: str) -> None:
+    _check_feedback_id(feedback_id)
     async with store.transaction() as chats:
         if not await chats.delete_feedback(user_id, feedback_id):
             raise FeedbackNotFoundError(feedback_id)
@@ -327,6 +343,7 @@ async def delete_feedback(store: ChatStore, user_id: str, feedback_id: str) -> N
 
 async def feedback_stats(store: ChatStore, user_id: str, days: int, model: str | None) -> FeedbackStats:
     since = rules.stats_since(utc_now(), days)
+    model = rules.checked_model(model)
     async with store.transaction() as chats:
         tallies = await chats.feedback_tallies(user_id, since, model)
     return rules.feedback_stats(tallies, days)

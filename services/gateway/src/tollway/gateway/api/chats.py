@@ -21,13 +21,11 @@ from tollway.gateway.chat_history import BatchResult, SavedMessage
 from tollway.gateway.db.chat_store import SqlAlchemyChatStore
 from tollway.gateway.domain import chats as rules
 from tollway.gateway.domain.chats import (
-    FEEDBACK_TYPES,
     ChatMessage,
     ChatSession,
     ChatTotals,
     Feedback,
     FeedbackChange,
-    FeedbackFilter,
     FeedbackStats,
     FeedbackType,
     ModelTally,
@@ -47,15 +45,16 @@ METADATA_MAX_BYTES = 8_192
 
 # --- bodies: unknown fields are refused (422), so nothing server-owned (ids, owner, times) can be assigned ---------
 
-Title = Annotated[str, Meta(min_length=1, max_length=rules.TITLE_MAX)]
-Model = Annotated[str, Meta(min_length=1, max_length=rules.MODEL_MAX)]
-ObjectId = Annotated[str, Meta(min_length=1, max_length=32)]
-ClientMessageId = Annotated[str, Meta(min_length=1, max_length=rules.CLIENT_MESSAGE_ID_MAX)]
-Content = Annotated[str, Meta(max_length=rules.CONTENT_MAX)]
+NUL = rules.NO_NUL
+Title = Annotated[str, Meta(min_length=1, max_length=rules.TITLE_MAX, pattern=NUL)]
+Model = Annotated[str, Meta(min_length=1, max_length=rules.MODEL_MAX, pattern=NUL)]
+ObjectId = Annotated[str, Meta(min_length=1, max_length=32, pattern=NUL)]
+ClientMessageId = Annotated[str, Meta(min_length=1, max_length=rules.CLIENT_MESSAGE_ID_MAX, pattern=NUL)]
+Content = Annotated[str, Meta(max_length=rules.CONTENT_MAX, pattern=NUL)]
 Tokens = Annotated[int, Meta(ge=0, le=2**31 - 1)]
 Rating = Annotated[int, Meta(ge=1, le=5)]
-Comment = Annotated[str, Meta(max_length=rules.COMMENT_MAX)]
-Query = Annotated[str, Meta(min_length=1, max_length=rules.SEARCH_QUERY_MAX)]
+Comment = Annotated[str, Meta(max_length=rules.COMMENT_MAX, pattern=NUL)]
+Query = Annotated[str, Meta(min_length=1, max_length=rules.SEARCH_QUERY_MAX, pattern=NUL)]
 
 
 class SessionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -99,8 +98,11 @@ class FeedbackIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     metadata: dict[str, Any] | None = None
 
     def to_new(self) -> NewFeedback:
-        if self.metadata is not None and len(msgspec.json.encode(self.metadata)) > METADATA_MAX_BYTES:
-            raise InvalidInputError(f"metadata must encode to at most {METADATA_MAX_BYTES} bytes", "metadata")
+        encoded = b"" if self.metadata is None else msgspec.json.encode(self.metadata)
+        if len(encoded) > METADATA_MAX_BYTES or b"\\u0000" in encoded:
+            raise InvalidInputError(
+                f"metadata must encode to at most {METADATA_MAX_BYTES} bytes, without NUL", "metadata"
+            )
         return NewFeedback(**msgspec.structs.asdict(self))
 
 
@@ -398,7 +400,7 @@ class FeedbackController(Controller):
         limit: FromQuery[int] = rules.FEEDBACK_DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> FeedbackListOut:
-        where = FeedbackFilter(feedback_type=_feedback_type(feedback_type), session_id=session_id, model=model)
+        where = rules.feedback_filter(feedback_type, session_id, model)
         page = rules.seq_page_request(limit, cursor)
         return FeedbackListOut.of(await chat_history.list_feedback(chats, caller.user_id, where, page))
 
@@ -429,15 +431,6 @@ class FeedbackController(Controller):
     async def delete_feedback(self, feedback_id: FromPath[str], caller: Caller, chats: Chats) -> DeletedOut:
         await chat_history.delete_feedback(chats, caller.user_id, feedback_id)
         return DeletedOut(id=feedback_id, object="chat.feedback")
-
-
-def _feedback_type(value: str | None) -> FeedbackType | None:
-    if value is None:
-        return None
-    found = next((kind for kind in FEEDBACK_TYPES if kind == value), None)
-    if found is None:
-        raise InvalidInputError(f"feedback_type must be one of {', '.join(FEEDBACK_TYPES)}", "feedback_type")
-    return found
 
 
 @post("/search", status_code=200)

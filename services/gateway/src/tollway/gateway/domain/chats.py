@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
@@ -37,6 +38,9 @@ SEARCH_CONFIG = "english"
 SEARCH_INDEXED_CHARS = 100_000
 
 _ID_RANDOM_CHARS = 24
+_RECORD_ID = re.compile(r"[a-z]{2,4}_[0-9A-Za-z]{24}")
+# Postgres text cannot hold NUL; refusing it up front keeps such input a 422 instead of a database error.
+NO_NUL = r"^[^\x00]*$"
 
 
 def _new_id(prefix: str) -> str:
@@ -53,6 +57,27 @@ def new_message_id() -> str:
 
 def new_feedback_id() -> str:
     return _new_id("fb_")
+
+
+def is_record_id(value: str) -> bool:
+    """Shaped like an id this module makes; anything else cannot exist, so it is not looked up."""
+    return _RECORD_ID.fullmatch(value) is not None
+
+
+def feedback_filter(feedback_type: str | None, session_id: str | None, model: str | None) -> FeedbackFilter:
+    """Validate the list filters once, with the parameter named in every error."""
+    kind = next((k for k in FEEDBACK_TYPES if k == feedback_type), None)
+    if feedback_type is not None and kind is None:
+        raise InvalidInputError(f"feedback_type must be one of {', '.join(FEEDBACK_TYPES)}", "feedback_type")
+    if session_id is not None and not is_record_id(session_id):
+        raise InvalidInputError("session_id is not a chat session id", "session_id")
+    return FeedbackFilter(feedback_type=kind, session_id=session_id, model=checked_model(model))
+
+
+def checked_model(model: str | None) -> str | None:
+    if model is not None and (len(model) > MODEL_MAX or "\x00" in model):
+        raise InvalidInputError(f"model must be at most {MODEL_MAX} characters, without NUL", "model")
+    return model
 
 
 def default_title(now: datetime) -> str:
