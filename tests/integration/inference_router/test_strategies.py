@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -103,3 +104,62 @@ async def test_the_load_book_on_redis(redis_client: Redis, redis_prefix: str) ->
     stale = RedisDeploymentLoad(redis_client, RedisKeys("inference_router", redis_prefix), stale_s=0.05)
     await asyncio.sleep(0.1)
     assert (await stale.snapshot(["p/b"]))["p/b"].in_flight == 0  # a call whose replica died stops counting
+
+
+DEADLINE_CATALOG = """
+providers:
+  - {id: a, kind: openai_compatible, base_url: http://127.0.0.1:8090/v1}
+  - {id: b, kind: openai_compatible, base_url: http://127.0.0.1:8090/v1}
+models:
+  - {id: slow-then-fast, context_window: 8000, max_output_tokens: 100, prices: &p {input: 1, output: 1, cache_read: 0, cache_write: 0},
+     deployments: [{provider: a, upstream_model: "d-slow+latency=5000"}, {provider: b, upstream_model: d-fast}]}
+  - {id: all-slow, context_window: 8000, max_output_tokens: 100, prices: *p,
+     deployments: [{provider: a, upstream_model: "d-slow2+latency=5000"}, {provider: b, upstream_model: "d-slow3+latency=5000"}]}
+"""
+
+
+@pytest.fixture(scope="module")
+def deadline_router(
+    migrated_database_url: str, test_infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RouterUnderTest]:
+    processes: list[ManagedProcess] = []
+    namespace = f"r{uuid.uuid4().hex[:10]}"
+    try:
+        fake, upstream = start_fakellm()
+        processes.append(fake)
+        catalog = write_catalog(DEADLINE_CATALOG, upstream, tmp_path_factory.mktemp("deadline"))
+        env = router_env(
+            database_url=migrated_database_url,
+            nats_url=test_infra.nats_url,
+            redis_url=test_infra.redis_url,
+            namespace=namespace,
+        )
+        settings = {"REQUEST_DEADLINE_S": "1.2", "TOTAL_TIMEOUT_S": "30", "FIRST_TOKEN_TIMEOUT_S": "30"}
+        process, url = start_router(env, catalog, **settings)
+        processes.append(process)
+        yield RouterUnderTest(url, upstream, namespace, env, catalog)
+    finally:
+        for process in processes:
+            process.stop()
+        asyncio.run(purge_namespace(test_infra.nats_url, test_infra.redis_url, namespace))
+
+
+async def _timed(router: RouterUnderTest, model: str, request_id: str) -> tuple[int, float]:
+    async with httpx.AsyncClient(base_url=router.url, timeout=10) as client:
+        started = time.monotonic()
+        response = await client.post(
+            "/internal/v1/chat", headers=router.headers(request_id), json={"model": model, **BODY}
+        )
+        return response.status_code, time.monotonic() - started
+
+
+async def test_the_request_deadline_is_split_so_the_fallback_still_answers(deadline_router: RouterUnderTest) -> None:
+    status, took = await _timed(deadline_router, "slow-then-fast", "dl-1")
+    assert status == 200
+    assert 0.5 <= took < 1.2  # the primary got half of 1.2 s, not its 30 s timeout
+
+
+async def test_a_spent_deadline_is_a_504(deadline_router: RouterUnderTest) -> None:
+    status, took = await _timed(deadline_router, "all-slow", "dl-2")
+    assert status == 504
+    assert took < 1.6

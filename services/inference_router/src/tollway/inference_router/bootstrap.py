@@ -61,6 +61,7 @@ def build_services(infra: Infra, settings: InferenceRouterSettings) -> RouterSer
         usage=usage,
         clock=SystemClock(),
         load=RedisDeploymentLoad(infra.redis, keys, stale_s=settings.total_timeout_s),
+        deadline_s=settings.request_deadline_s,
     )
     return RouterServices(ports, breakers, usage, settings.internal_secret.encode(), settings.max_body_bytes)
 

@@ -7,6 +7,8 @@ import random
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+import msgspec
+
 from tollway.inference_router.domain.breaker import BreakerState
 from tollway.inference_router.domain.canonical import ChatRequest
 from tollway.inference_router.domain.catalog import Catalog, Model
@@ -25,6 +27,7 @@ from tollway.inference_router.domain.routing import (
     Attempt,
     Outcome,
     OutcomeKind,
+    attempt_budget,
     final_failure_status,
     outcome_for_status,
     plan_attempts,
@@ -60,6 +63,7 @@ class RouterPorts:
     usage: UsageSink
     clock: Clock
     load: DeploymentLoadBook | None = None  # measured only for models whose strategy needs it
+    deadline_s: float = 0.0  # the whole request's upstream time, split across attempts (0: per-attempt timeouts)
     rng: random.Random = field(default_factory=random.Random)
 
 
@@ -78,6 +82,7 @@ class _Call:
     recorder: UsageRecorder
     fmt: PublicFormat
     outcomes: list[Outcome]
+    budget_s: float | None = None  # the current attempt's share of the request deadline
 
 
 async def serve_chat(command: ServeChat, ports: RouterPorts) -> ChatReply | ChatStream:
@@ -116,11 +121,23 @@ async def _serve(
     model = _model(ports.catalog, request.model, kind="chat")
     check_model_limits(request, model)
     call = _Call(command, request, model, ports, recorder, fmt, [])
-    for attempt in await _plan(call):
+    plan = await _plan(call)
+    for index, attempt in enumerate(plan):
+        call.budget_s = _budget(call, len(plan) - index)
+        if call.budget_s is not None and call.budget_s <= 0:
+            await _failed_attempt(call, attempt, Outcome(kind="timeout"), "the request deadline was used up")
+            continue
         answer = await _measured_attempt(call, attempt)
         if answer is not None:
             return answer
     return _all_failed(call)
+
+
+def _budget(call: _Call, attempts_left: int) -> float | None:
+    if call.ports.deadline_s <= 0:
+        return None
+    remaining = call.command.started + call.ports.deadline_s - call.ports.clock.monotonic()
+    return attempt_budget(remaining, attempts_left)
 
 
 def _model(catalog: Catalog, name: str, *, kind: str) -> Model:
@@ -229,6 +246,8 @@ async def _attempt(call: _Call, attempt: Attempt) -> ChatReply | ChatStream | No
     upstream = adapter.build_request(
         call.request, upstream_model=attempt.deployment.upstream_model, default_max_tokens=call.model.max_output_tokens
     )
+    if call.budget_s is not None:
+        upstream = msgspec.structs.replace(upstream, budget_s=call.budget_s)
     try:
         reply = await call.ports.transport.send(upstream)
     except (UpstreamTimeoutError, UpstreamConnectError) as error:

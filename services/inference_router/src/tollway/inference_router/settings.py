@@ -14,6 +14,7 @@ class InferenceRouterSettings(InfraSettings, frozen=True, kw_only=True):
     connect_timeout_s: float = 5.0
     first_token_timeout_s: float = 60.0
     total_timeout_s: float = 600.0
+    request_deadline_s: float = 0.0  # >0: all attempts of a request share this, split evenly among those left
     max_body_bytes: int = 8 * 1024 * 1024
     breaker_failure_threshold: int = 5
     breaker_rate_limit_threshold: int = 10

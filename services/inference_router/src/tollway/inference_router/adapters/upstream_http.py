@@ -62,9 +62,13 @@ class AiohttpTransport:
         self._timeouts = timeouts
 
     async def send(self, request: UpstreamRequest) -> AiohttpReply:
-        """Headers must arrive within the first-token timeout for a stream, within the total one otherwise."""
-        deadline = time.monotonic() + self._timeouts.total_s
-        wait = self._timeouts.first_token_s if request.stream else self._timeouts.total_s
+        """Headers must arrive within the first-token timeout for a stream, within the total one otherwise.
+
+        A request's ``budget_s`` (its share of a request deadline) caps both.
+        """
+        total = self._timeouts.total_s if request.budget_s is None else min(self._timeouts.total_s, request.budget_s)
+        deadline = time.monotonic() + total
+        wait = min(self._timeouts.first_token_s, total) if request.stream else total
         headers = dict(request.headers)
         inject_trace_context(headers)
         async with _translated(wait):

@@ -158,3 +158,11 @@ def final_failure_status(outcomes: Iterable[Outcome]) -> int:
     if kinds == {"timeout"}:
         return 504
     return 502
+
+
+def attempt_budget(remaining_s: float, attempts_left: int) -> float:
+    """An attempt's share of what is left of the request deadline: an equal split among the attempts still to go.
+
+    A fast failure leaves its unused share to the next ones; the last attempt gets everything that remains.
+    """
+    return max(0.0, remaining_s) / max(1, attempts_left)

@@ -30,6 +30,7 @@ class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):
     body: bytes
     stream: bool
     method: str = "POST"
+    budget_s: float | None = None  # this attempt's share of the request deadline (``None``: the transport's own)
 
 
 def _headers(base: dict[str, str], provider: Provider) -> tuple[tuple[str, str], ...]:
