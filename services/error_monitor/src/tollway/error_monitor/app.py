@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from litestar import Litestar
 
+from tollway.error_monitor.api.incidents import monitor_router
+from tollway.error_monitor.bootstrap import build_store
 from tollway.error_monitor.settings import ErrorMonitorSettings
 from tollway.platform.http import service_app
 
@@ -11,4 +13,6 @@ SERVICE = "error_monitor"
 
 
 def create_app(settings: ErrorMonitorSettings) -> Litestar:
-    return service_app(SERVICE, settings, [], redis=False)
+    app = service_app(SERVICE, settings, [monitor_router()], redis=False)
+    app.on_startup.append(build_store)
+    return app
