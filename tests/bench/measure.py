@@ -8,9 +8,10 @@ import sys
 import time
 from dataclasses import dataclass, replace
 
-from tests.bench import cpu, targets, ttft, wrk
+from tests.bench import targets, ttft, wrk
 from tests.bench.report import Row, TtftRow
 from tests.bench.targets import Target
+from tollway.testing import proctree
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,9 @@ def measure_config(plan: Plan, target: Target, mode: str, connections: int) -> R
 def repetition(target: Target, load: wrk.Load) -> dict[str, float]:
     """One measured wrk run with the CPU its target's process trees spent meanwhile."""
     stack = target.stack_roots() if target.stack_roots else []
-    before, stack_before = cpu.cpu_seconds(target.cpu_roots()), cpu.cpu_seconds(stack)
+    before, stack_before = proctree.cpu_seconds(target.cpu_roots()), proctree.cpu_seconds(stack)
     outcome = wrk.run(load)
-    spent, stack_spent = cpu.cpu_seconds(target.cpu_roots()) - before, cpu.cpu_seconds(stack) - stack_before
+    spent, stack_spent = proctree.cpu_seconds(target.cpu_roots()) - before, proctree.cpu_seconds(stack) - stack_before
     per_1k = 1000 / outcome.requests if outcome.requests else float("nan")
     return {
         "requests": outcome.requests,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from tests.bench import cpu
+from tollway.testing import proctree
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,15 +115,15 @@ def stop_trees(children: Sequence[Child], grace_s: float) -> None:
     """Signal each child's group, wait, then SIGKILL every process left of the trees they had (by PID + start time)."""
     known: dict[int, int] = {}
     for child in children:
-        known |= cpu.identities(cpu.tree([child.pid]))
+        known |= proctree.identities(proctree.tree([child.pid]))
         _signal_group(child.pid, child.stop_signal)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         running = [child for child in children if child.alive()]  # alive() also reaps the ones that ended
-        if not running and not cpu.still_running(known):
+        if not running and not proctree.still_running(known):
             break
         time.sleep(0.1)
-    for pid in cpu.still_running(known):
+    for pid in proctree.still_running(known):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     for child in children:

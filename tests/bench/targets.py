@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.bench import cpu
 from tests.bench.processes import Child, StartError, Supervisor, wait_http
+from tollway.testing import proctree
 
 PY = sys.executable
 BENCH_DIR = Path(__file__).resolve().parent
@@ -62,7 +62,7 @@ def roots_of(child: Child, needle: str | None = None) -> Callable[[], list[int]]
     """The child's tree, or only the processes under it whose command line holds ``needle``."""
 
     def roots() -> list[int]:
-        return [child.pid] if needle is None else cpu.matching([child.pid], needle)
+        return [child.pid] if needle is None else proctree.matching([child.pid], needle)
 
     return roots
 

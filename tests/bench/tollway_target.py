@@ -9,10 +9,10 @@ from pathlib import Path
 
 import msgspec
 
-from tests.bench import cpu
 from tests.bench.infra import Infra, purge, reset_database
 from tests.bench.processes import ROOT, Child, StartError, Supervisor, port_free, wait_line
 from tests.bench.targets import MODES_OF, PUBLIC_MODELS, PY, Target, post, wait_smoke
+from tollway.testing import proctree
 
 CATALOG = ROOT / "deploy" / "config" / "catalog.yaml"
 STACK_PORTS = range(8080, 8091)
@@ -89,7 +89,7 @@ def add_missing_workers(sup: Supervisor, stack: Child, config: StackConfig) -> t
     """Start the billing/analytics workers ``make run`` does not (yet) start, so usage events are consumed."""
     started, notes = [], []
     for service in WORKERS:
-        if not cpu.matching([stack.pid], f"tollway.{service} worker"):
+        if not proctree.matching([stack.pid], f"tollway.{service} worker"):
             argv = [PY, "-m", f"tollway.{service}", "worker"]
             started.append(sup.start(f"tollway-{service}-worker", argv, worker_env(service, config)))
             notes.append(f"the stack runs no {service} worker; the bench started one beside it")
@@ -141,8 +141,8 @@ def ready(sup: Supervisor, stack: Child, config: StackConfig) -> Target:
         models=PUBLIC_MODELS,
         modes=MODES_OF["tollway"],
         cpu_roots=lambda: (
-            cpu.matching([stack.pid], "tollway.gateway serve")
-            + cpu.matching([stack.pid], "tollway.inference_router serve")
+            proctree.matching([stack.pid], "tollway.gateway serve")
+            + proctree.matching([stack.pid], "tollway.inference_router serve")
         ),
         stack_roots=lambda: [stack.pid, *(w.pid for w in workers)],
         notes=notes,
