@@ -168,7 +168,7 @@ async def test_oversized_bodies_are_413_declared_or_streamed(
     assert fake_router.calls == []
 
 
-async def test_router_errors_are_relayed_and_an_unreachable_router_is_502(
+async def test_router_errors_are_relayed_and_an_unreachable_router_is_a_503_to_retry(
     start_gateway: GatewayFactory, balances: KeyValue, fake_router: FakeRouter
 ) -> None:
     async with start_gateway() as gateway:
@@ -184,7 +184,8 @@ async def test_router_errors_are_relayed_and_an_unreachable_router_is_502(
 
     assert relayed.value.status_code == 503
     assert relayed.value.message.endswith("fake upstream 503")
-    assert unreachable.status_code == 502
+    assert unreachable.status_code == 503  # a router restarting or scaling: the client should come back
+    assert unreachable.headers["retry-after"] == "1"
     assert unreachable.json()["type"] == "error"
     assert get_chat.status_code == 405
 

@@ -71,11 +71,18 @@ class InternalError(PublicError):
     code = "internal_error"
 
 
-class RouterUnavailableError(PublicError):
-    status = 502
-    code = "upstream_unavailable"
-
-
 class ServiceUnavailableError(PublicError):
+    """A dependency is briefly out (restarting, reconnecting): 503 with ``Retry-After`` so clients come back."""
+
     status = 503
     code = "service_unavailable"
+    retry_after_s = 1
+
+    def __init__(self, message: str, param: str | None = None, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message, param, headers={"Retry-After": str(self.retry_after_s), **(headers or {})})
+
+
+class RouterUnavailableError(ServiceUnavailableError):
+    """The inference router did not answer (a restart, a redeploy): nothing was spent, so a retry is safe."""
+
+    code = "upstream_unavailable"
