@@ -57,7 +57,7 @@ class LimitBook:
 
 
 def default_limits(settings: GatewaySettings) -> Limits:
-    """The limits of a key or user without an override: its tier's, each replaced by a non-zero deployment value."""
+    """The limits of a key or user without an override: its tier's, each replaced by the deployment's when set."""
     if settings.limit_tier not in ("trial", "paid"):
         raise ValueError(f"GATEWAY_LIMIT_TIER must be trial or paid, not {settings.limit_tier!r}")
     paid = settings.limit_tier == "paid"
@@ -66,7 +66,11 @@ def default_limits(settings: GatewaySettings) -> Limits:
         if paid
         else Limits(rpm=settings.trial_rpm, tpm=settings.trial_tpm, rpd=settings.trial_rpd)
     )
-    return Limits(rpm=settings.rpm or tier.rpm, tpm=settings.tpm or tier.tpm, rpd=settings.rpd or tier.rpd)
+    return Limits(
+        rpm=tier.rpm if settings.rpm is None else settings.rpm,
+        tpm=tier.tpm if settings.tpm is None else settings.tpm,
+        rpd=tier.rpd if settings.rpd is None else settings.rpd,
+    )
 
 
 async def keep_loaded(book: LimitBook, load: OverrideLoader, interval_s: float, stop: asyncio.Event) -> None:

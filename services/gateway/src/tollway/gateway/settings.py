@@ -27,12 +27,13 @@ class GatewaySettings(InfraSettings, frozen=True, kw_only=True):
     catalog_refresh_s: float = 30.0
     catalog_retry_s: float = 1.0
     max_body_bytes: int = 4 * 1024 * 1024
-    # Default limits per API key and per user; 0 = unlimited. Overrides live in ``rate_limit_overrides``.
-    rpm: int = 0
-    tpm: int = 0
-    rpd: int = 0
-    # Every key and user has limits by default (issue 9): the defaults of ``limit_tier`` (trial or paid), each
-    # dimension replaced by GATEWAY_RPM/TPM/RPD when that is non-zero; a tier value of 0 = unlimited.
+    # Default limits per API key and per user, for every tier; 0 = unlimited, unset = the tier's default below.
+    # Overrides live in ``rate_limit_overrides``.
+    rpm: int | None = None
+    tpm: int | None = None
+    rpd: int | None = None
+    # Every key and user has limits by default (issue 9): those of ``limit_tier`` (trial or paid), each dimension
+    # replaced by GATEWAY_RPM/TPM/RPD when set; a tier value of 0 = unlimited.
     limit_tier: str = "trial"
     trial_rpm: int = 3_000
     trial_tpm: int = 10_000_000
