@@ -40,27 +40,14 @@ def upgrade() -> None:
         )
     op.create_table(
         "latency_histogram",
-        sa.Column("user_id", sa.String(length=64), nullable=False),
         sa.Column("hour", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("api_key_id", sa.String(length=64), nullable=False),
         sa.Column("model", sa.String(length=255), nullable=False),
         sa.Column("provider", sa.String(length=128), nullable=False),
-        sa.Column("is_fallback", sa.Boolean(), nullable=False),
         sa.Column("bucket", sa.SmallInteger(), nullable=False),
         sa.Column("count", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "user_id",
-            "hour",
-            "api_key_id",
-            "model",
-            "provider",
-            "is_fallback",
-            "bucket",
-            name=op.f("pk_latency_histogram"),
-        ),
+        sa.PrimaryKeyConstraint("hour", "model", "provider", "bucket", name=op.f("pk_latency_histogram")),
         schema="analytics",
     )
-    op.create_index("ix_latency_histogram_hour", "latency_histogram", ["hour"], unique=False, schema="analytics")
     op.create_index("ix_requests_time", "requests", ["occurred_at", "request_id"], unique=False, schema="analytics")
     op.create_index(
         "ix_requests_status_time",
@@ -93,10 +80,10 @@ def _backfill() -> None:
     )
     op.execute(
         f"""
-        INSERT INTO analytics.latency_histogram ({KEY}, bucket, count)
-        SELECT {KEY}, width_bucket(latency_ms - 1, {bounds}) AS bucket, count(*)
+        INSERT INTO analytics.latency_histogram (hour, model, provider, bucket, count)
+        SELECT hour, model, provider, width_bucket(latency_ms - 1, {bounds}) AS bucket, count(*)
         FROM ({ROWS}) AS q
-        GROUP BY {KEY}, bucket
+        GROUP BY hour, model, provider, bucket
         """  # noqa: S608 - built from this module's constants
     )
 
@@ -104,7 +91,6 @@ def _backfill() -> None:
 def downgrade() -> None:
     op.drop_index("ix_requests_status_time", table_name="requests", schema="analytics")
     op.drop_index("ix_requests_time", table_name="requests", schema="analytics")
-    op.drop_index("ix_latency_histogram_hour", table_name="latency_histogram", schema="analytics")
     op.drop_table("latency_histogram", schema="analytics")
     for name in reversed(NEW_COUNTERS):
         op.drop_column("hourly_rollups", name, schema="analytics")

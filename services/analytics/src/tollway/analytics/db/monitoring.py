@@ -57,7 +57,12 @@ class SqlAlchemyMonitorReader:
         search: str | None = None,
         latency: bool = True,
     ) -> list[MonitorGroup]:
-        """Summed rollups per combination of ``dimensions`` (one group for none), with latency buckets."""
+        """Summed rollups per combination of ``dimensions`` (one group for none), with latency buckets.
+
+        Latency buckets are kept per hour, model and provider: filtered by user, key or fallback there are none
+        (the percentiles are then ``None`` rather than another population's).
+        """
+        latency = latency and filters.user_id is None and filters.api_key_id is None and filters.is_fallback is None
         keys = [_dimension(rollups, d) for d in dimensions]
         query = select(*keys, *_SUMS, *_SPANS).where(*_where(rollups, filters, search)).group_by(*keys)
         async with self._engine.connect() as conn:

@@ -13,8 +13,8 @@ from tollway.analytics.domain.records import RequestRecord, distinct
 from tollway.analytics.domain.rollups import (
     COUNTER_FIELDS,
     HistogramDelta,
+    HistogramKey,
     RollupDelta,
-    RollupKey,
     aggregate,
     histogram_deltas,
 )
@@ -64,7 +64,7 @@ def _rollup_arrays(deltas: Sequence[RollupDelta]) -> dict[str, list[Any]]:
 
 
 def _histogram_arrays(deltas: Sequence[HistogramDelta]) -> dict[str, list[Any]]:
-    arrays: dict[str, list[Any]] = {name: [getattr(d.key, name) for d in deltas] for name in RollupKey._fields}
+    arrays: dict[str, list[Any]] = {name: [getattr(d.key, name) for d in deltas] for name in HistogramKey._fields}
     arrays["bucket"] = [d.bucket for d in deltas]
     arrays["count"] = [d.requests for d in deltas]
     return arrays

@@ -87,18 +87,15 @@ rollups = Table(
     Index("ix_hourly_rollups_hour", "hour"),
 )
 
-# Latency bucket counts per rollup key (bucket bounds in ``domain.latency``): percentiles without reading rows.
+# Latency bucket counts per (hour, model, provider) (bounds in ``domain.latency``): percentiles without reading
+# rows. Not per user or key: that would make it as large as the rollups times the buckets in use.
 latency_histogram = Table(
     "latency_histogram",
     metadata,
-    Column("user_id", String(64), nullable=False),
     Column("hour", DateTime(timezone=True), nullable=False),
-    Column("api_key_id", String(64), nullable=False),
     Column("model", String(255), nullable=False),
     Column("provider", String(128), nullable=False),
-    Column("is_fallback", Boolean, nullable=False),
     Column("bucket", SmallInteger, nullable=False),
     Column("count", BigInteger, nullable=False, server_default=_ZERO),
-    PrimaryKeyConstraint("user_id", "hour", "api_key_id", "model", "provider", "is_fallback", "bucket"),
-    Index("ix_latency_histogram_hour", "hour"),
+    PrimaryKeyConstraint("hour", "model", "provider", "bucket"),
 )

@@ -115,16 +115,25 @@ def aggregate(records: Iterable[RequestRecord]) -> list[RollupDelta]:
     return [RollupDelta(key, deltas[key]) for key in sorted(deltas)]
 
 
+class HistogramKey(NamedTuple):
+    """Latency buckets are kept per hour, model and provider only (not per user or key): a few rows per hour."""
+
+    hour: datetime
+    model: str
+    provider: str
+
+
 class HistogramDelta(NamedTuple):
-    key: RollupKey
+    key: HistogramKey
     bucket: int
     requests: int
 
 
 def histogram_deltas(records: Iterable[RequestRecord]) -> list[HistogramDelta]:
-    """Latency bucket counts per rollup key, sorted like the rollups (the latency percentiles come from these)."""
-    counts: dict[tuple[RollupKey, int], int] = {}
+    """Latency bucket counts per (hour, model, provider), sorted (the latency percentiles come from these)."""
+    counts: dict[tuple[HistogramKey, int], int] = {}
     for record in records:
-        slot = (key_of(record), bucket_of(record.latency_ms))
+        key = HistogramKey(hour_of(record.occurred_at), record.requested_model, record.provider or NONE)
+        slot = (key, bucket_of(record.latency_ms))
         counts[slot] = counts.get(slot, 0) + 1
     return [HistogramDelta(key, bucket, counts[key, bucket]) for key, bucket in sorted(counts)]
