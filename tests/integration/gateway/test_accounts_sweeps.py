@@ -148,3 +148,44 @@ async def test_a_user_with_the_admin_role_may_use_the_admin_api(client: Client) 
     narrow = await client.post("/v1/keys", json={"name": "ci", "scopes": ["inference"]}, headers=session)
     assert (await client.get("/admin/v1/users", headers=bearer(narrow.json()["key"]))).status_code == 401
     assert (await client.get("/admin/v1/users", headers=bearer(b["api_key"]["key"]))).status_code == 401
+
+
+ODD_REQUESTS: tuple[tuple[str, str, Any], ...] = (
+    ("POST", "/v1/keys", {"scopes": "inference"}),
+    ("POST", "/v1/keys", {"expires_at": "tomorrow"}),
+    ("POST", "/v1/keys", {"expires_at": "2030-01-01T00:00:00"}),
+    ("POST", "/v1/keys", {"allowed_models": ["m"] * 500}),
+    ("POST", "/v1/keys", {"ip_allowlist": ["0.0.0.0/0"] * 60}),
+    ("POST", "/v1/keys", {"spend_limit_day_micros": 2**70}),
+    ("POST", "/v1/keys", [1, 2]),
+    ("POST", "/v1/keys/{id}/rotate", {"grace_seconds": -5}),
+    ("POST", "/v1/keys/{id}/rotate", {"grace_seconds": 10**9}),
+    ("PATCH", "/v1/me", {"routing_strategy": "chaos"}),
+    ("PATCH", "/v1/me", {"display_name": "x" * 5000}),
+    ("POST", "/v1/auth/login", {"email": "x" * 400, "password": "p"}),
+    ("POST", "/v1/auth/refresh", {"refresh_token": ""}),
+    ("POST", "/v1/auth/password-reset/confirm", {"token": "twp_nope", "new_password": "whatever long enough"}),
+    ("GET", "/admin/v1/users?limit=0", None),
+    ("GET", "/admin/v1/users?limit=abc", None),
+    ("GET", "/admin/v1/users?cursor=%%%", None),
+    ("GET", "/admin/v1/users?cursor=WzEsMl0", None),
+    ("GET", "/admin/v1/users?created_after=yesterday", None),
+    ("GET", "/admin/v1/users?active=maybe", None),
+    ("GET", "/admin/v1/users/growth?days=0", None),
+    ("GET", "/admin/v1/users/growth?days=366", None),
+    ("GET", "/admin/v1/audit?cursor=WyIyMDI2LTEyLTAzVDAwOjAwOjAwWiIsIngiXQ", None),
+    ("POST", "/admin/v1/users/lookup-by-key", {"key": "tw_short"}),
+    ("DELETE", "/admin/v1/users/by-domain/%25.com", None),
+    ("PATCH", "/admin/v1/users/usr_missing", {"is_active": False}),
+    ("GET", "/admin/v1/api-keys/key_missing", None),
+)
+
+
+async def test_odd_inputs_get_4xx_in_the_error_shape_never_a_500(client: Client) -> None:
+    a = await register(client, email="a@example.com")
+    user = bearer(a["api_key"]["key"])
+    for method, path, body in ODD_REQUESTS:
+        headers = ADMIN if path.startswith("/admin") else user
+        response = await client.request(method, path.format(id=a["api_key"]["id"]), json=body, headers=headers)
+        assert 400 <= response.status_code < 500, (method, path, response.status_code, response.text)
+        assert set(response.json()["error"]) == {"message", "type", "param", "code"}, (path, response.text)

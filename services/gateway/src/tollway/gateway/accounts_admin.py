@@ -14,7 +14,7 @@ from tollway.gateway.domain.accounts import UnprocessableError, decode_cursor, e
 from tollway.gateway.domain.accounts_records import AuditRecord, UserFilter, UserStats
 from tollway.gateway.domain.api_keys import ApiKey
 from tollway.gateway.domain.audit import AuditEntry, AuditEvent
-from tollway.gateway.domain.errors import ApiKeyNotFoundError, UserNotFoundError
+from tollway.gateway.domain.errors import ApiKeyNotFoundError, InvalidInputError, UserNotFoundError
 from tollway.gateway.domain.users import ROLES, User
 
 MAX_PAGE = 200
@@ -146,8 +146,11 @@ async def audit_page(
     ports: AccountPorts, cursor: str | None, limit: int, *, user_id: str | None, event: str | None
 ) -> tuple[list[AuditRecord], str | None]:
     limit = _limit(limit)
+    after = decode_cursor(cursor)
+    if after is not None and not after.id.isdigit():
+        raise InvalidInputError("cursor is not one this API returned", "cursor")
     async with ports.store.transaction() as uow:
-        found = await uow.audit_log.page(decode_cursor(cursor), limit + 1, user_id=user_id, event=event)
+        found = await uow.audit_log.page(after, limit + 1, user_id=user_id, event=event)
     rows = found[:limit]
     more = len(found) > limit and rows
     return rows, encode_cursor(rows[-1].at, rows[-1].id) if more else None
