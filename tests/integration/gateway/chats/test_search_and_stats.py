@@ -68,19 +68,27 @@ async def test_odd_queries_are_answered_not_failed(client: Client, alice: Header
         assert_error(await client.post("/v1/chat/search", json=body, headers=alice), 422)
 
 
-async def test_search_uses_the_gin_indexes(client: Client, alice: Headers, engine: AsyncEngine) -> None:
+async def plan_of(engine: AsyncEngine, query: str) -> str:
     async with engine.connect() as conn:
-        await conn.execute(text("SET LOCAL enable_seqscan = off"))
-        plan = "\n".join(
-            row[0]
-            for row in await conn.execute(
-                text(
-                    "EXPLAIN SELECT id FROM gateway.chat_messages "
-                    "WHERE search @@ websearch_to_tsquery('english'::regconfig, 'dough')"
-                )
-            )
+        await conn.execute(text("SET LOCAL enable_seqscan = off"))  # the tables are tiny here
+        return "\n".join(row[0] for row in await conn.execute(text(f"EXPLAIN {query}")))
+
+
+async def test_search_and_listing_use_their_indexes(engine: AsyncEngine) -> None:
+    for table in ("chat_messages", "chat_sessions"):
+        plan = await plan_of(
+            engine,
+            f"SELECT id FROM gateway.{table} "  # noqa: S608  (a constant table name)
+            "WHERE search @@ websearch_to_tsquery('english'::regconfig, 'dough')",
         )
-    assert "ix_chat_messages_search" in plan
+        assert f"ix_{table}_search" in plan
+    listing = await plan_of(
+        engine,
+        "SELECT id FROM gateway.chat_sessions WHERE user_id = 'u' AND is_active "
+        "ORDER BY updated_at DESC, seq DESC LIMIT 21",
+    )
+    assert "ix_chat_sessions_user_recent" in listing
+    assert "Sort" not in listing  # the index already gives the page order
 
 
 async def test_stats_count_live_sessions_their_messages_and_tokens(

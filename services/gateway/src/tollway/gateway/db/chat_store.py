@@ -237,7 +237,8 @@ class SqlAlchemyChatRecords:
 
 
 def _live(user_id: str) -> tuple[ColumnElement[bool], ...]:
-    return chat_sessions.c.user_id == user_id, chat_sessions.c.is_active.is_(True)
+    # The bare column (not ``IS true``) is what lets the planner use ix_chat_sessions_user_recent for both.
+    return chat_sessions.c.user_id == user_id, chat_sessions.c.is_active
 
 
 class SqlAlchemyChatStore:
