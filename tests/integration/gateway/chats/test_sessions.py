@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.gateway.chats.conftest import Headers, add_message, assert_error, create_session
 from tests.integration.gateway.conftest import Client
-from tollway.gateway.db.chat_tables import chat_messages, chat_sessions
+from tollway.gateway.db.chat_tables import chat_messages, chat_sessions, message_feedback
 
 
 async def test_a_session_is_created_read_renamed_and_listed(client: Client, alice: Headers) -> None:
@@ -208,3 +208,27 @@ async def test_message_and_batch_bodies_are_validated(client: Client, alice: Hea
     assert_error(await client.post(f"{path}/batch", json=too_many, headers=alice), 422)
     assert_error(await client.post(f"{path}/batch", json={"messages": []}, headers=alice), 422)
     assert_error(await client.post(path, content=b"{not json", headers=alice), 400)  # not JSON at all
+
+
+async def test_a_purge_erases_the_session_its_messages_and_feedback(
+    client: Client, alice: Headers, bob: Headers, engine: AsyncEngine
+) -> None:
+    session = await create_session(client, alice)
+    message = await add_message(client, alice, session["id"], content="forget me")
+    feedback = {"feedback_type": "thumbs_up", "message_id": message["id"]}
+    assert (await client.post("/v1/chat/feedback", json=feedback, headers=alice)).status_code == 201
+    kept = await create_session(client, alice)
+    await add_message(client, alice, kept["id"], content="keep me")
+    path = f"/v1/chat/sessions/{session['id']}"
+
+    assert_error(await client.delete(path, params={"purge": "true"}, headers=bob), 404)
+    purged = await client.delete(path, params={"purge": "true"}, headers=alice)
+
+    assert purged.status_code == 200, purged.text
+    assert purged.json() == {"id": session["id"], "object": "chat.session", "deleted": True, "purged": True}
+    async with engine.connect() as conn:
+        sessions = (await conn.execute(select(chat_sessions.c.id))).scalars().all()
+        contents = (await conn.execute(select(chat_messages.c.content))).scalars().all()
+        feedback_rows = (await conn.execute(select(func.count()).select_from(message_feedback))).scalar_one()
+    assert (sessions, contents, feedback_rows) == ([kept["id"]], ["keep me"], 0)
+    assert_error(await client.delete(path, params={"purge": "true"}, headers=alice), 404)

@@ -53,6 +53,10 @@ class ChatRecords(Protocol):
 
     async def delete_session(self, user_id: str, session_id: str, at: datetime) -> bool: ...
 
+    async def purge_session(self, user_id: str, session_id: str) -> bool:
+        """Remove the live session with its messages and feedback for good."""
+        ...
+
     async def touch_session(self, user_id: str, session_id: str, model: str | None, at: datetime) -> bool:
         """Lock the live session and mark it active now (and its model, when given); ``False`` if not the user's."""
         ...
@@ -167,12 +171,19 @@ async def update_session(store: ChatStore, user_id: str, session_id: str, change
     return session
 
 
-async def delete_session(store: ChatStore, user_id: str, session_id: str) -> None:
-    """Soft delete: the session disappears from every route; its messages and feedback stay stored."""
+async def delete_session(store: ChatStore, user_id: str, session_id: str, *, purge: bool = False) -> None:
+    """Soft delete: the session disappears from every route, its messages and feedback stay stored.
+
+    ``purge`` erases the session, its messages and its feedback instead (the user's right to erasure).
+    """
     _check_session_id(session_id)
     async with store.transaction() as chats:
-        if not await chats.delete_session(user_id, session_id, utc_now()):
-            raise ChatSessionNotFoundError(session_id)
+        if purge:
+            found = await chats.purge_session(user_id, session_id)
+        else:
+            found = await chats.delete_session(user_id, session_id, utc_now())
+    if not found:
+        raise ChatSessionNotFoundError(session_id)
 
 
 async def _owned(chats: ChatRecords, user_id: str, session_id: str) -> ChatSession:

@@ -190,10 +190,11 @@ class SessionDetailOut(msgspec.Struct, frozen=True, kw_only=True):
         return cls(**head, messages=MessageListOut.of(messages))
 
 
-class DeletedOut(msgspec.Struct, frozen=True, kw_only=True):
+class DeletedOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     id: str
     object: str
-    deleted: bool = True
+    deleted: bool
+    purged: bool = False  # shown only when true: messages and feedback are gone too
 
 
 class ErrorDetail(msgspec.Struct, frozen=True, kw_only=True):
@@ -335,9 +336,11 @@ class ChatSessionController(Controller):
         return SessionOut.of(await chat_history.update_session(chats, caller.user_id, session_id, change))
 
     @delete("/{session_id:str}", status_code=200)
-    async def delete_session(self, session_id: FromPath[str], caller: Caller, chats: Chats) -> DeletedOut:
-        await chat_history.delete_session(chats, caller.user_id, session_id)
-        return DeletedOut(id=session_id, object="chat.session")
+    async def delete_session(
+        self, session_id: FromPath[str], caller: Caller, chats: Chats, purge: FromQuery[bool] = False
+    ) -> DeletedOut:
+        await chat_history.delete_session(chats, caller.user_id, session_id, purge=purge)
+        return DeletedOut(id=session_id, object="chat.session", deleted=True, purged=purge)
 
     @get("/{session_id:str}/messages")
     async def list_messages(
@@ -430,7 +433,7 @@ class FeedbackController(Controller):
     @delete("/{feedback_id:str}", status_code=200)
     async def delete_feedback(self, feedback_id: FromPath[str], caller: Caller, chats: Chats) -> DeletedOut:
         await chat_history.delete_feedback(chats, caller.user_id, feedback_id)
-        return DeletedOut(id=feedback_id, object="chat.feedback")
+        return DeletedOut(id=feedback_id, object="chat.feedback", deleted=True)
 
 
 @post("/search", status_code=200)

@@ -84,6 +84,13 @@ class SqlAlchemyChatRecords:
         )
         return (await self._conn.execute(query)).first() is not None
 
+    async def purge_session(self, user_id: str, session_id: str) -> bool:
+        # The foreign keys cascade: the session's messages and feedback go in the same statement.
+        query = (
+            delete(chat_sessions).where(*_live(user_id), chat_sessions.c.id == session_id).returning(chat_sessions.c.id)
+        )
+        return (await self._conn.execute(query)).first() is not None
+
     async def touch_session(self, user_id: str, session_id: str, model: str | None, at: datetime) -> bool:
         values: dict[str, Any] = {"updated_at": at}
         if model is not None:
