@@ -60,6 +60,12 @@ def chat(stack: RunningStack) -> str:
     return raw.headers["x-request-id"]
 
 
+def code_routed_chat(stack: RunningStack) -> str:
+    raw = _oa(stack).chat.completions.with_raw_response.create(model="router:code:price", messages=HI, max_tokens=20)  # type: ignore[arg-type]
+    assert raw.parse().model == "gpt-4o-mini"  # a trivial prompt, price mode: tier 1
+    return raw.headers["x-request-id"]
+
+
 def messages(stack: RunningStack) -> str:
     body = {"model": "claude-3-5-haiku", "max_tokens": 20, "messages": HI}
     response = httpx.post(f"{stack.base_url}/v1/messages", json=body, headers={"x-api-key": stack.api_key}, timeout=10)
@@ -148,7 +154,7 @@ def ai_sdk_whole(stack: RunningStack) -> str:
 
 
 CASES: dict[str, list[Call]] = {
-    "/v1/chat/completions": [chat],
+    "/v1/chat/completions": [chat, code_routed_chat],
     "/v1/messages": [messages],
     "/v1/responses": [responses, responses_streamed],
     "/v1/completions": [completions, completions_streamed],
@@ -193,3 +199,18 @@ def test_catalogue_admin_through_the_gateway(funded: RunningStack) -> None:
     assert refreshed.json()["generation"] >= 1
     user = {"authorization": f"Bearer {funded.api_key}"}
     assert httpx.get(f"{funded.base_url}/admin/v1/catalog/status", headers=user, timeout=10).status_code == 401
+
+
+def test_code_router_routes_through_the_gateway(funded: RunningStack) -> None:
+    base = f"{funded.base_url}/v1/router/code"
+    options = httpx.get(f"{base}/options", timeout=10).json()
+    assert [m["model"] for m in options["modes"]][:2] == ["router:code:balanced", "router:code:price"]
+    tiers = httpx.get(f"{base}/tiers", timeout=10).json()["tiers"]
+    assert [t["model"] for t in tiers] == ["gpt-4o-mini", "claude-3-5-haiku", "gpt-4o", "claude-sonnet-4"]
+    prompt = "Design the architecture of a distributed queue:\n```py\npass\n```"
+    body = {"model": "router:code", "messages": [{"role": "user", "content": prompt}]}
+    picked = httpx.post(f"{base}/test", json=body, timeout=10).json()
+    assert (picked["tier"], picked["model"]) == (3, "gpt-4o")
+    assert httpx.post(f"{base}/validate", json={"mode": "quality"}, timeout=10).json()["model"] == "router:code:quality"
+    assert httpx.post(f"{base}/validate", json={"mode": "fast"}, timeout=10).status_code == 422
+    assert httpx.get(f"{base}/stats", timeout=10).json()["configured"] is True

@@ -9,6 +9,7 @@ from tollway.gateway.api.admin import admin_router
 from tollway.gateway.api.breakers import breaker_router
 from tollway.gateway.api.catalog_admin import catalog_admin_router
 from tollway.gateway.api.chats import chats_router
+from tollway.gateway.api.code_router_routes import code_router_router
 from tollway.gateway.api.console import console_router
 from tollway.gateway.api.edge import Edge
 from tollway.gateway.api.inference_routes import INFERENCE_HOT_ROUTES, inference_routes
@@ -35,6 +36,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             user_redeem,
             breaker_router(),
             catalog_admin_router(),
+            code_router_router(),
             monitoring_admin_router(),
             tokens_per_second,
             console_router(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections import Counter
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ import msgspec
 from tollway.inference_router.domain.breaker import BreakerState
 from tollway.inference_router.domain.canonical import ChatRequest
 from tollway.inference_router.domain.catalog import Catalog, Model
+from tollway.inference_router.domain.code_router import Classification, CodeMode, classify, parse_mode
 from tollway.inference_router.domain.commands import ServeChat
 from tollway.inference_router.domain.embeddings import (
     EmbeddingsCall,
@@ -65,6 +67,7 @@ class RouterPorts:
     load: DeploymentLoadBook | None = None  # measured only for models whose strategy needs it
     deadline_s: float = 0.0  # the whole request's upstream time, split across attempts (0: per-attempt timeouts)
     rng: random.Random = field(default_factory=random.Random)
+    code_tiers: Counter[tuple[str, int]] = field(default_factory=Counter)  # code-router picks by (mode, tier)
 
 
 class UnknownModelError(DomainError):
@@ -118,6 +121,7 @@ async def _serve(
         return await _serve_embeddings(command, ports, recorder, fmt)
     request = fmt.decode(command.body)
     recorder.requested_model, recorder.stream = request.model, request.stream
+    request = _code_routed(ports, request)
     model = _model(ports.catalog, request.model, kind="chat")
     check_model_limits(request, model)
     call = _Call(command, request, model, ports, recorder, fmt, [])
@@ -138,6 +142,24 @@ def _budget(call: _Call, attempts_left: int) -> float | None:
         return None
     remaining = call.command.started + call.ports.deadline_s - call.ports.clock.monotonic()
     return attempt_budget(remaining, attempts_left)
+
+
+def _code_routed(ports: RouterPorts, request: ChatRequest) -> ChatRequest:
+    """``router:code[:mode]`` becomes the public model of the tier the prompt classifies into."""
+    mode = parse_mode(request.model)
+    if mode is None:
+        return request
+    picked = classify_code(ports, request, mode)
+    return msgspec.structs.replace(request, model=picked.model)
+
+
+def classify_code(ports: RouterPorts, request: ChatRequest, mode: CodeMode) -> Classification:
+    config = ports.catalog.document.code_router
+    if config is None:
+        raise UnknownModelError("the code router is not configured in this catalogue", param="model")
+    picked = classify(request, mode, config, ports.catalog)
+    ports.code_tiers[(mode, picked.tier)] += 1
+    return picked
 
 
 def _model(catalog: Catalog, name: str, *, kind: str) -> Model:

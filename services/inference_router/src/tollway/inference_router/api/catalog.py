@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 
 from tollway.contracts.internal_api import CATALOG_PATH, CatalogOut, ModelOut, PricesOut
 from tollway.inference_router.bootstrap import RouterServices
 from tollway.inference_router.catalog_reload import CatalogReloader
-from tollway.inference_router.domain.catalog import Model
+from tollway.inference_router.domain.catalog import Catalog, Model
+from tollway.inference_router.domain.code_router import MODES, PREFIX, model_for
 from tollway.inference_router.domain.errors import CatalogError
 from tollway.platform.http import admin_identity, caller_identity
 from tollway.platform.identity import Identity
@@ -20,7 +22,30 @@ from tollway.platform.identity import Identity
 async def catalog(request: Request[Any, Any, Any], identity: NamedDependency[Identity]) -> CatalogOut:
     services: RouterServices = request.app.state.router
     catalog = services.ports.catalog
-    return CatalogOut(models=tuple(_model_out(m) for m in catalog.models), version=catalog.price_version)
+    models = [_model_out(m) for m in catalog.models]
+    code = _code_router_out(catalog)
+    return CatalogOut(models=tuple(models if code is None else [*models, code]), version=catalog.price_version)
+
+
+def _code_router_out(catalog: Catalog) -> ModelOut | None:
+    """``router:code`` and its modes as one model: the strongest tier's prices, the smallest tier limits.
+
+    The gateway holds credit for the strongest tier (any tier may serve it) and caps at the smallest limits.
+    """
+    config = catalog.document.code_router
+    if config is None:
+        return None
+    tiers = [model_for(tier, config, catalog) for tier in range(1, 5)]
+    strongest = max(tiers, key=lambda m: m.prices.input + m.prices.output)
+    base = _model_out(strongest)
+    return msgspec.structs.replace(
+        base,
+        id=PREFIX,
+        aliases=tuple(f"{PREFIX}:{mode}" for mode in MODES),
+        context_window=min(m.context_window for m in tiers),
+        max_output_tokens=min(m.max_output_tokens for m in tiers),
+        anonymous_allowed=False,
+    )
 
 
 _ADMIN = {"admin": Provide(admin_identity, sync_to_thread=False)}

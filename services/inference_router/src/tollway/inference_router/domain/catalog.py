@@ -129,6 +129,13 @@ class Model(Entry, frozen=True, kw_only=True):
     strategy: Literal["ordered", "weighted", "cheapest", "lowest_latency", "least_busy"] = "ordered"
 
 
+class CodeRouterConfig(Entry, frozen=True, kw_only=True):
+    """Section ``code_router``: the public model of each tier (1 cheapest … 4 strongest) for ``router:code``."""
+
+    tiers: dict[int, NonEmpty]
+    fallback: NonEmpty | None = None  # served when a tier has no model
+
+
 class CatalogDocument(Entry, frozen=True, kw_only=True):
     """``price_version`` names the price table (e.g. ``2026-12-01``); without one it is a digest of every price.
 
@@ -138,6 +145,7 @@ class CatalogDocument(Entry, frozen=True, kw_only=True):
     providers: tuple[Provider, ...]
     models: tuple[Model, ...]
     price_version: Any = None  # text or a YAML date; checked in ``Catalog``
+    code_router: CodeRouterConfig | None = None
 
 
 class Catalog:
@@ -148,6 +156,7 @@ class Catalog:
         self.providers: dict[str, Provider] = _index_providers(document.providers)
         self._models: dict[str, Model] = _index_models(document.models, self.providers)
         self.price_version = _price_version(document)
+        _check_code_router(document.code_router, self._models)
 
     @property
     def models(self) -> tuple[Model, ...]:
@@ -159,6 +168,20 @@ class Catalog:
 
     def provider(self, provider_id: str) -> Provider:
         return self.providers[provider_id]
+
+
+def _check_code_router(config: CodeRouterConfig | None, models: dict[str, Model]) -> None:
+    if config is None:
+        return
+    if not config.tiers or not set(config.tiers) <= {1, 2, 3, 4}:
+        raise CatalogError("code_router.tiers: give tiers 1 to 4 (at least one), e.g. {1: small-model, 4: big-model}")
+    for tier, name in sorted(config.tiers.items()):
+        if models.get(name) is None or models[name].kind != "chat":
+            raise CatalogError(f"code_router.tiers.{tier}: '{name}' is not a chat model of this catalogue")
+    if config.fallback is not None and config.fallback not in models:
+        raise CatalogError(f"code_router.fallback: '{config.fallback}' is not a model of this catalogue")
+    if 4 not in config.tiers and config.fallback is None:
+        raise CatalogError("code_router: needs tier 4 or a fallback (the strongest model is the savings baseline)")
 
 
 def _price_version(document: CatalogDocument) -> str:
