@@ -20,8 +20,8 @@ from tests.integration.gateway.public.support import USD, GatewayFactory, open_a
 
 # ``/ak/{key}/...`` reaches the same handlers once the edge moved the key out; the hot routes are sampled there.
 PATH_KEY_SAMPLES = ("/ak/{key}/v1/chat/completions", "/ak/{key}/v1/messages", "/ak/{key}/v1/models")
-# Relayed byte for byte from the router (here the test's fake router, which has no such routes).
-RELAYED_AS_IS = ("/admin/v1/circuit-breakers", "/admin/v1/catalog")
+# Relayed byte for byte from the router (here the test's fake router, which lacks most of its routes).
+RELAYED_AS_IS = ("/admin/v1/circuit-breakers", "/admin/v1/catalog", "/v1/router/")
 
 
 async def test_the_published_document_describes_the_hot_routes(start_gateway: GatewayFactory) -> None:
@@ -57,8 +57,10 @@ async def test_fuzzing_every_public_and_admin_route_finds_no_server_error(
         bearer = {"authorization": f"Bearer {account.key}"}
         statuses: list[int] = []
         send = gateway.client.request
-        problems = await problems_of(send, public_cases, bearer, relayed=RELAYED_AS_IS, statuses=statuses)
-        problems += await problems_of(send, admin_cases, ADMIN, relayed=RELAYED_AS_IS, statuses=statuses)
+        problems = await problems_of(
+            send, public_cases, bearer, relayed=RELAYED_AS_IS, statuses=statuses, stand_in=True
+        )
+        problems += await problems_of(send, admin_cases, ADMIN, relayed=RELAYED_AS_IS, statuses=statuses, stand_in=True)
 
     assert len(public_cases) > 100
     assert len(admin_cases) > 20
