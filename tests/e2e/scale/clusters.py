@@ -151,6 +151,30 @@ class LocalNatsCluster:
         """SIGKILL node ``i``: its store stays as a crash leaves it."""
         self.nodes[i].kill()
 
+    def revive(self) -> None:
+        """Restart every dead node on its own store (it rejoins and catches up) and wait until all are healthy."""
+        for i, node in enumerate(self.nodes):
+            if not node.alive:
+                self.nodes[i] = ManagedProcess(f"nats-n{i}", self._argv(i)).start()
+                wait_port(self.client_ports[i], self.nodes[i])
+        self.wait_healthy()
+
+    def report(self, lines: int = 15) -> str:
+        """Each node's health, meta leader view and last log lines: what a failed cluster test needs to show."""
+        parts = []
+        for i, (port, node) in enumerate(zip(self.monitor_ports, self.nodes, strict=True)):
+            if not node.alive:
+                parts.append(f"n{i}: dead")
+                continue
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).text
+                meta = httpx.get(f"http://127.0.0.1:{port}/jsz", timeout=2).json().get("meta_cluster", {})
+            except httpx.HTTPError as exc:
+                health, meta = f"unreachable ({exc})", {}
+            tail = "\n    ".join(node.output().splitlines()[-lines:])
+            parts.append(f"n{i}: {health.strip()} meta leader {meta.get('leader')}\n    {tail}")
+        return "\n".join(parts)
+
     def close(self) -> None:
         for node in self.nodes:
             node.kill()
