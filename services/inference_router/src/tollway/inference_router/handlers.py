@@ -9,6 +9,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import msgspec
+from opentelemetry import trace
 
 from tollway.inference_router.domain.breaker import BreakerState
 from tollway.inference_router.domain.canonical import ChatRequest
@@ -52,6 +53,7 @@ from tollway.inference_router.recording import UsageRecorder
 from tollway.inference_router.relay import StreamRelay, abandon_stream, relay_stream
 from tollway.inference_router.replies import ChatReply, ChatStream
 
+_TRACER = trace.get_tracer("tollway.inference_router")
 ERROR_CLASS = {429: "rate_limited", 504: "upstream_timeout", 503: "no_deployment_available"}
 USAGE_BACKLOG_MESSAGE = "the router cannot record usage right now; retry shortly"
 
@@ -188,6 +190,21 @@ async def _plan(call: _Call) -> tuple[Attempt, ...]:
 
 
 async def _measured_attempt(call: _Call, attempt: Attempt) -> ChatReply | ChatStream | None:
+    """One attempt, its own span (until its answer is committed; the upstream call carries the span's context)."""
+    attributes: dict[str, str | int | bool] = {
+        "tollway.provider": attempt.provider.id,
+        "tollway.upstream_model": attempt.deployment.upstream_model,
+        "tollway.position": attempt.position,
+        "tollway.is_fallback": attempt.is_fallback,
+    }
+    with _TRACER.start_as_current_span("upstream attempt", attributes=attributes) as span:
+        answer = await _counted_attempt(call, attempt)
+        outcome = "moved_on" if answer is None else "stream" if isinstance(answer, ChatStream) else str(answer.status)
+        span.set_attribute("tollway.outcome", outcome)
+        return answer
+
+
+async def _counted_attempt(call: _Call, attempt: Attempt) -> ChatReply | ChatStream | None:
     """An attempt counted in flight and timed (whole call, or first token of a stream) for the load strategies."""
     book = call.ports.load if needs_load(call.model.strategy) else None
     if book is None:
