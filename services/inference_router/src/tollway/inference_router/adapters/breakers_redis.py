@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import cast
 
 import msgspec
 from prometheus_client import Counter
-from redis.exceptions import WatchError
+from redis.exceptions import RedisError, WatchError
 
 from tollway.inference_router.domain.breaker import BreakerState, CircuitBreaker
 from tollway.inference_router.domain.routing import BreakerSignal
 from tollway.platform.redis import RedisClient, RedisKeys
 
+log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(BreakerState).decode
 STATE_TTL_S = 24 * 3600
@@ -23,6 +25,8 @@ SLOT_TAG = "breakers"  # every breaker and cooldown key shares one Redis Cluster
 TRANSITIONS = Counter(
     "tollway_router_breaker_transitions_total", "Circuit breaker phase changes written", ["deployment", "phase"]
 )
+SKIPPED = Counter("tollway_router_breaker_redis_errors_total", "Breaker reads and writes skipped: Redis failed", ["op"])
+WARN_EVERY_S = 5.0
 
 
 class RedisBreakerBook:
@@ -40,11 +44,24 @@ class RedisBreakerBook:
         self._breaker = breaker
         self._cache_s = cache_s
         self._cached: dict[tuple[str, ...], tuple[float, list[bytes | None]]] = {}
+        self._warned_at = 0.0
 
     def _name(self, kind: str, key: str) -> str:
         return self._keys.tagged(kind, SLOT_TAG, key)
 
     async def unavailable(self, keys: Sequence[str]) -> set[str]:
+        """Deployments an open breaker or a Retry-After cooldown keeps out; none when Redis cannot say.
+
+        Breaker state is advice: a Redis restart must not fail requests a provider would answer, so without
+        Redis every deployment is tried (and a failing one still fails over to the next in the chain).
+        """
+        try:
+            return await self._unavailable(keys)
+        except RedisError as exc:
+            self._skipped("read", exc)
+            return set()
+
+    async def _unavailable(self, keys: Sequence[str]) -> set[str]:
         values = await self._read(tuple(keys))
         now = time.time()
         blocked = {k for k, cooling in zip(keys, values[len(keys) :], strict=True) if cooling is not None}
@@ -90,6 +107,19 @@ class RedisBreakerBook:
         return admitted
 
     async def record(self, key: str, signal: BreakerSignal, retry_after: float | None = None) -> None:
+        """Count an outcome; skipped (and counted in a metric) when Redis fails, never failing the request."""
+        try:
+            await self._record(key, signal, retry_after)
+        except RedisError as exc:
+            self._skipped("write", exc)
+
+    def _skipped(self, op: str, exc: RedisError) -> None:
+        SKIPPED.labels(op).inc()
+        if time.monotonic() - self._warned_at > WARN_EVERY_S:  # one line per burst, not one per request
+            self._warned_at = time.monotonic()
+            log.warning("breaker state %s skipped: Redis failed (%s)", op, type(exc).__name__)
+
+    async def _record(self, key: str, signal: BreakerSignal, retry_after: float | None) -> None:
         if signal == "success" and self._seen_clean(key):
             return  # the common case: a healthy deployment answered; nothing to change, no round trip
         now = time.time()
