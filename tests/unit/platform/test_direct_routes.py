@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tollway.platform.hot_path import DirectRoutes
@@ -30,3 +31,36 @@ async def test_hot_paths_skip_the_framework_and_see_the_app() -> None:
 
     assert direct == [("/v1/chat/completions", owner)]
     assert framework == ["/v1/chat/completions/", "/v1/models", "/v1/chat/completions", "lifespan"]
+
+
+async def test_a_hot_route_that_raises_answers_a_json_500_never_a_traceback() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def broken(scope: Any, receive: Any, send: Any) -> None:
+        raise ConnectionError("Connection closed by server.")
+
+    await DirectRoutes(broken, {"/hot": broken}, object())({"type": "http", "path": "/hot"}, None, send)  # type: ignore[arg-type]
+
+    assert sent[0]["status"] == 500
+    assert (b"content-type", b"application/json") in sent[0]["headers"]
+    assert json.loads(sent[1]["body"]) == {"error": {"message": "internal error", "type": "server_error", "code": 500}}
+    assert b"Connection closed" not in sent[1]["body"]
+
+
+async def test_a_hot_route_that_raises_after_starting_just_ends() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def half(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise ConnectionError("gone")
+
+    await DirectRoutes(half, {"/hot": half}, object())({"type": "http", "path": "/hot"}, None, send)  # type: ignore[arg-type]
+
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[1] == {"type": "http.response.body", "body": b"", "more_body": False}

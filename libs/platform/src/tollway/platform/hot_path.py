@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,6 +22,8 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 _tracer = trace.get_tracer("tollway.hot_path")
+log = logging.getLogger(__name__)
+_FAILURE = b'{"error":{"message":"internal error","type":"server_error","code":500}}'
 
 
 class HotRequest:
@@ -67,4 +71,27 @@ class DirectRoutes:
             await self._inner(scope, receive, send)
             return
         entries["app"] = self._app
-        await route(scope, receive, send)
+        started = False
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await route(scope, receive, tracked)
+        except Exception:
+            # A route answers its own failures; this is the net under a bug, logged for operators with its
+            # traceback. The client gets a plain JSON 500, or (once the answer started) the end of it.
+            log.exception("hot route %s failed", entries["path"])
+            await _answer_failure(send, started)
+
+
+async def _answer_failure(send: Send, started: bool) -> None:
+    with contextlib.suppress(Exception):  # the client may be gone too
+        if not started:
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(_FAILURE)).encode())]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
+            await send({"type": "http.response.body", "body": _FAILURE, "more_body": False})
+        else:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
