@@ -20,6 +20,7 @@ from tollway.inference_router.domain.bedrock_stream import BedrockEventDecoder
 from tollway.inference_router.domain.canonical import Usage
 from tollway.inference_router.domain.catalog import Prices, parse_catalog
 from tollway.inference_router.domain.deltas import StreamAccumulator, StreamDelta
+from tollway.inference_router.domain.gemini_response import GeminiChunkDecoder
 from tollway.inference_router.domain.gemini_usage import UsageMetadataWire, usage_from_gemini
 from tollway.inference_router.domain.openai_response import parse_openai_response
 from tollway.inference_router.domain.openai_stream import OpenAIChunkDecoder
@@ -203,3 +204,23 @@ models:
     assert named.price_version == "2026-12-01"
     assert digest.startswith("p-")
     assert digest != changed
+
+
+def test_a_gemini_stream_is_billed_on_its_last_cumulative_usage_not_the_sum() -> None:
+    """Every Gemini chunk repeats the usage so far: adding them up (a naive tap) would bill the prompt per chunk."""
+    chunks = [
+        b'data: {"candidates":[{"content":{"parts":[{"text":"a"}]}}],'
+        b'"usageMetadata":{"promptTokenCount":10000,"cachedContentTokenCount":8000,"candidatesTokenCount":1}}\r\n\r\n',
+        b'data: {"candidates":[{"content":{"parts":[{"text":"b"}]},"finishReason":"STOP"}],'
+        b'"usageMetadata":{"promptTokenCount":10000,"cachedContentTokenCount":8000,"candidatesTokenCount":500,'
+        b'"thoughtsTokenCount":1500}}\r\n\r\n',
+    ]
+    decoder, seen = GeminiChunkDecoder(), StreamAccumulator()
+    for chunk in chunks:
+        for delta in decoder.feed(chunk):
+            seen.observe(delta)
+
+    assert seen.usage == Usage(
+        prompt_tokens=10_000, completion_tokens=2000, cache_read_tokens=8000, reasoning_tokens=1500
+    )
+    assert cost_micros(seen.usage, GEMINI) == 25_000  # the same as the non-stream answer above
