@@ -35,7 +35,7 @@ async def test_relayed_events_tell_the_whole_story(
         namespace.subject("billing.>"), durable="finance", stream=namespace.stream(BILLING_STREAM.name)
     )
     messages = await sub.fetch(10, timeout=5)
-    events = [decode(Credit, m.data) for m in messages]  # type: ignore[arg-type]
+    events: list[Credit] = [decode(Credit, m.data) for m in messages]  # type: ignore[arg-type]
     kinds = sorted(type(e).__name__ for e in events)
     assert kinds == ["BalanceExhaustedV1", "BalanceLowV1", "CreditDebitedV1", "CreditDebitedV1", "CreditGrantedV1"]
     credits = [e for e in events if isinstance(e, CreditDebitedV1 | CreditGrantedV1)]
