@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from tollway.analytics.domain.monitoring import (
+    ALL_DISTINCT,
     Bucket,
     Dimension,
+    Distinct,
     ModelPage,
     ModelQuery,
     MonitorGroup,
@@ -49,7 +51,7 @@ async def list_requests(reader: UsageReader, filters: UsageFilters, after: Curso
 
 async def request_summary(monitor: MonitorReader, filters: UsageFilters) -> MonitorGroup:
     """Every request the filters select, summed (one group, empty when nothing matched)."""
-    (group,) = await monitor.groups(filters)
+    (group,) = await monitor.groups(filters, distinct=ALL_DISTINCT)
     return group
 
 
@@ -61,19 +63,21 @@ async def request_series(monitor: MonitorReader, filters: UsageFilters, bucket: 
 
 async def requests_by(monitor: MonitorReader, filters: UsageFilters, dimension: Dimension) -> list[MonitorGroup]:
     """Groups by provider or model, busiest first (ties by name)."""
-    groups = await monitor.groups(filters, (dimension,))
+    other: Distinct = "models" if dimension == "provider" else "providers"
+    groups = await monitor.groups(filters, (dimension,), distinct=(other,))
     return sorted(groups, key=lambda g: (-g.counters.requests, str(g.key[0] or "")))
 
 
 async def models_usage(monitor: MonitorReader, filters: UsageFilters, query: ModelQuery) -> ModelPage:
     """The searchable, sortable models table, one page of it."""
-    groups = await monitor.groups(filters, ("model",), search=query.search)
+    groups = await monitor.groups(filters, ("model",), search=query.search, distinct=("providers",))
     return page_of_models(groups, query.sort_by, query.order, query.page, query.limit)
 
 
 async def monitor_snapshot(monitor: MonitorReader, windows: Sequence[UsageFilters]) -> list[MonitorGroup]:
     """One summary per window (e.g. today and the last 30 days), without latency buckets."""
-    return [(await monitor.groups(window, latency=False))[0] for window in windows]
+    counted: tuple[Distinct, ...] = ("users", "api_keys", "models")
+    return [(await monitor.groups(window, latency=False, distinct=counted))[0] for window in windows]
 
 
 async def tracking_quality(monitor: MonitorReader, filters: UsageFilters) -> TrackingCounts:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from tollway.analytics.domain.monitoring import Dimension, MonitorGroup
+from tollway.analytics.domain.monitoring import Dimension, Distinct, MonitorGroup
 from tollway.analytics.domain.queries import Cursor, GroupBy, UsageFilters
 from tollway.analytics.domain.records import RequestRecord
 from tollway.analytics.domain.reports import UsageGroup
@@ -48,8 +48,12 @@ class MonitorReader(Protocol):
         *,
         search: str | None = None,
         latency: bool = True,
+        distinct: Sequence[Distinct] = (),
     ) -> list[MonitorGroup]:
-        """Rollups summed per combination of ``dimensions`` (exactly one group when there are none)."""
+        """Rollups summed per combination of ``dimensions`` (exactly one group when there are none).
+
+        ``distinct`` names the distinct counts wanted (users, api keys, models, providers); the others stay 0.
+        """
         ...
 
     async def tracking(self, filters: UsageFilters, by_day: bool) -> list[tuple[datetime | None, TrackingCounts]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -11,20 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tollway.analytics.db.reports import conditions
 from tollway.analytics.db.tables import latency_histogram, rollups
-from tollway.analytics.domain.monitoring import Dimension, MonitorGroup
+from tollway.analytics.domain.monitoring import Dimension, Distinct, MonitorGroup
 from tollway.analytics.domain.queries import UsageFilters
 from tollway.analytics.domain.rollups import COUNTER_FIELDS, NONE, Counters
 from tollway.analytics.domain.tracking import TrackingCounts, counts_of
 
 _SUMS = [func.coalesce(func.sum(rollups.c[name]), 0).cast(BigInteger).label(name) for name in COUNTER_FIELDS]
-_SPANS = [
-    func.count(rollups.c.user_id.distinct()).filter(rollups.c.user_id != NONE).label("users"),
-    func.count(rollups.c.api_key_id.distinct()).filter(rollups.c.api_key_id != NONE).label("api_keys"),
-    func.count(rollups.c.model.distinct()).label("models"),
-    func.count(rollups.c.provider.distinct()).filter(rollups.c.provider != NONE).label("providers"),
-    func.min(rollups.c.hour).label("first_hour"),
-    func.max(rollups.c.hour).label("last_hour"),
-]
+# Distinct counts sort every row of their group: each query asks only for those it shows.
+_DISTINCT = {
+    "users": func.count(rollups.c.user_id.distinct()).filter(rollups.c.user_id != NONE).label("users"),
+    "api_keys": func.count(rollups.c.api_key_id.distinct()).filter(rollups.c.api_key_id != NONE).label("api_keys"),
+    "models": func.count(rollups.c.model.distinct()).label("models"),
+    "providers": func.count(rollups.c.provider.distinct()).filter(rollups.c.provider != NONE).label("providers"),
+}
+_SPANS = [func.min(rollups.c.hour).label("first_hour"), func.max(rollups.c.hour).label("last_hour")]
 
 
 def _dimension(table: Table, dimension: Dimension) -> ColumnElement[Any]:
@@ -45,9 +46,17 @@ def _key_part(value: str | datetime | None) -> str | datetime | None:
     return None if value == NONE else value
 
 
+async def _nothing() -> Sequence[Any]:
+    return []
+
+
 class SqlAlchemyMonitorReader:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+
+    async def _all(self, query: Any) -> Sequence[Any]:
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query)).all()
 
     async def groups(
         self,
@@ -56,6 +65,7 @@ class SqlAlchemyMonitorReader:
         *,
         search: str | None = None,
         latency: bool = True,
+        distinct: Sequence[Distinct] = (),
     ) -> list[MonitorGroup]:
         """Summed rollups per combination of ``dimensions`` (one group for none), with latency buckets.
 
@@ -64,12 +74,11 @@ class SqlAlchemyMonitorReader:
         """
         latency = latency and filters.user_id is None and filters.api_key_id is None and filters.is_fallback is None
         keys = [_dimension(rollups, d) for d in dimensions]
-        query = select(*keys, *_SUMS, *_SPANS).where(*_where(rollups, filters, search)).group_by(*keys)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-            buckets: Sequence[Any] = (
-                (await conn.execute(self._histogram_query(filters, dimensions, search))).all() if latency else []
-            )
+        counted = [_DISTINCT[name] for name in distinct]
+        query = select(*keys, *_SUMS, *_SPANS, *counted).where(*_where(rollups, filters, search)).group_by(*keys)
+        # Two connections: the rollup and histogram scans run side by side (one core each).
+        histogram = self._all(self._histogram_query(filters, dimensions, search)) if latency else _nothing()
+        rows, buckets = await asyncio.gather(self._all(query), histogram)
         histograms: dict[tuple[Any, ...], dict[int, int]] = {}
         for row in buckets:
             *key, bucket, count = row
@@ -83,10 +92,7 @@ class SqlAlchemyMonitorReader:
                     key=tuple(_key_part(part) for part in key),
                     counters=Counters(**{name: int(m[name]) for name in COUNTER_FIELDS}),
                     latency=histograms.get(key, {}),
-                    users=m["users"],
-                    api_keys=m["api_keys"],
-                    models=m["models"],
-                    providers=m["providers"],
+                    **{name: m[name] for name in distinct},
                     first_hour=m["first_hour"],
                     last_hour=m["last_hour"],
                 )

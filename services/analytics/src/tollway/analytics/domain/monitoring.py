@@ -14,6 +14,8 @@ from tollway.analytics.domain.rollups import Counters
 Dimension = Literal["hour", "day", "model", "provider"]
 Bucket = Literal["hour", "day"]
 SortOrder = Literal["asc", "desc"]
+Distinct = Literal["users", "api_keys", "models", "providers"]
+ALL_DISTINCT: tuple[Distinct, ...] = ("users", "api_keys", "models", "providers")
 
 MAX_MODEL_PAGE = 500
 DEFAULT_MODEL_PAGE = 50
