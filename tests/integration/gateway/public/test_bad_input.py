@@ -94,3 +94,18 @@ async def test_malformed_admin_bodies_are_400_in_openai_shape(
             )
             assert reply.status_code == 400, (name, reply.status_code, reply.text)
             assert isinstance(reply.json()["error"]["message"], str), name
+
+
+async def test_malformed_bodies_on_every_other_hot_route_are_400_in_openai_shape(
+    start_gateway: GatewayFactory, balances: KeyValue, fake_router: FakeRouter
+) -> None:
+    async with start_gateway(rpm=10_000, tpm=100_000_000) as gateway:
+        account = await open_account(gateway, balances, 5 * USD)
+        headers = {**bearer(account.key), "content-type": "application/json"}
+        paths = [p for p in gateway.app.asgi_handler._app.paths if p not in ("/v1/chat/completions", "/v1/messages")]  # type: ignore[attr-defined]
+        for path in paths:
+            for name, body in MALFORMED.items():
+                reply = await gateway.client.post(path, content=body, headers=headers)
+                assert reply.status_code == 400, (path, name, reply.text)
+                assert isinstance(reply.json()["error"]["message"], str), (path, name)
+    assert fake_router.calls == []
