@@ -65,10 +65,32 @@ async def call(client: Client, method: str, path: str, body: Any, headers: Heade
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES)
-async def test_every_route_needs_a_key(client: Client, method: str, path: str, body: Any) -> None:
-    for headers in ({}, {"Authorization": "Bearer tw_not-a-real-key"}):
+async def test_every_route_needs_a_key_or_session(client: Client, method: str, path: str, body: Any) -> None:
+    for headers, code in (
+        ({}, "missing_credentials"),
+        ({"Authorization": "Bearer tw_not-a-real-key"}, "invalid_api_key"),
+        ({"Authorization": "Bearer not-a-session-token"}, "invalid_token"),
+    ):
         response = await call(client, method, path.replace("{", "x").replace("}", ""), body, headers)
-        assert_error(response, 401, "invalid_api_key")
+        assert_error(response, 401, code)
+
+
+async def scoped_key(client: Client, owner: Headers, scopes: list[str]) -> Headers:
+    created = await client.post("/v1/keys", json={"name": "scoped", "scopes": scopes}, headers=owner)
+    assert created.status_code == 201, created.text
+    return {"Authorization": f"Bearer {created.json()['key']}"}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+async def test_reads_need_the_read_scope_and_writes_the_inference_scope(
+    client: Client, alice: Headers, alices: AliceData, method: str, path: str, body: Any
+) -> None:
+    reads = method == "GET" or path == "/v1/chat/search"
+    refused = await scoped_key(client, alice, ["inference"] if reads else ["read"])
+    allowed = await scoped_key(client, alice, ["read"] if reads else ["inference"])
+
+    assert_error(await call(client, method, alices.fill(path), alices.fill(body), refused), 403, "forbidden")
+    assert (await call(client, method, alices.fill(path), alices.fill(body), allowed)).status_code < 300
 
 
 @pytest.mark.parametrize(("method", "path", "body"), OBJECT_ROUTES)
@@ -102,5 +124,5 @@ async def test_unknown_or_privileged_fields_are_422(
     client: Client, alice: Headers, alices: AliceData, method: str, path: str, body: Any, extra: dict[str, Any]
 ) -> None:
     response = await call(client, method, alices.fill(path), {**alices.fill(body), **extra}, alice)
-    assert_error(response, 422, "invalid_request")
+    assert_error(response, 422, "unprocessable")
     assert response.json()["error"]["param"] is not None or "unknown" in response.json()["error"]["message"]

@@ -9,17 +9,17 @@ import msgspec
 from litestar import Controller, Request, Response, Router, delete, get, post, put
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.types import ExceptionHandlersMap
 from msgspec import UNSET, Meta, UnsetType
 
 from tollway.gateway import chat_history
-from tollway.gateway.api.auth import provide_identity
-from tollway.gateway.api.errors import EXCEPTION_HANDLERS, error_response, on_http_error
+from tollway.gateway.api.accounts_auth import ACCOUNT_EXCEPTION_HANDLERS, on_account_error, provide_principal
+from tollway.gateway.api.errors import error_response
 from tollway.gateway.chat_history import BatchResult, SavedMessage
 from tollway.gateway.db.chat_store import SqlAlchemyChatStore
 from tollway.gateway.domain import chats as rules
+from tollway.gateway.domain.accounts import Principal
 from tollway.gateway.domain.chats import (
     ChatMessage,
     ChatSession,
@@ -35,10 +35,9 @@ from tollway.gateway.domain.chats import (
     Role,
     SessionChange,
 )
-from tollway.gateway.domain.errors import InvalidInputError
-from tollway.gateway.domain.identity import Identity
+from tollway.gateway.domain.errors import GatewayError, InvalidInputError
 
-Caller = NamedDependency[Identity]
+Caller = NamedDependency[Principal]
 Chats = NamedDependency[SqlAlchemyChatStore]  # a concrete type: Litestar checks dependencies with isinstance
 
 METADATA_MAX_BYTES = 8_192
@@ -460,22 +459,27 @@ def provide_chats(request: ASGIConnection[Any, Any, Any, Any]) -> SqlAlchemyChat
     return store
 
 
-def on_invalid_body(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    response = on_http_error(request, exc)  # the gateway's message and param, with the seed's status
-    response.status_code = 422
-    return response
+READ_ONLY = frozenset({"GET", "HEAD"})
+SEARCH_PATH = "/v1/chat/search"  # a POST only because the query travels in the body
 
 
-def on_invalid_value(request: Request[Any, Any, Any], exc: InvalidInputError) -> Response[dict[str, Any]]:
-    return error_response(422, exc.message, code=exc.code, param=exc.param)
+async def provide_caller(request: Request[Any, Any, Any]) -> Principal:
+    """A session token or an API key (ADR 009): reading needs the ``read`` scope, writing ``inference``."""
+    principal = await provide_principal(request)
+    reads = request.method in READ_ONLY or request.url.path == SEARCH_PATH
+    principal.require("read" if reads else "inference")
+    return principal
 
 
-# Input that fails validation is 422 here (the seed's status), with the OpenAI error shape of every gateway route.
-CHAT_EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    **EXCEPTION_HANDLERS,
-    ValidationException: on_invalid_body,
-    InvalidInputError: on_invalid_value,
-}
+def on_chat_error(request: Request[Any, Any, Any], exc: GatewayError) -> Response[dict[str, Any]]:
+    # A bad query value or cursor is 422 like a bad body field (the seed's status for both).
+    if isinstance(exc, InvalidInputError):
+        return error_response(422, exc.message, code=exc.code, param=exc.param)
+    return on_account_error(request, exc)
+
+
+# The account routes' answers (401, 403 scope, 422 for bodies that break the schema, 400 for malformed JSON).
+CHAT_EXCEPTION_HANDLERS: ExceptionHandlersMap = {**ACCOUNT_EXCEPTION_HANDLERS, GatewayError: on_chat_error}
 
 
 def chats_router() -> Router:
@@ -484,7 +488,7 @@ def chats_router() -> Router:
         path="/v1/chat",
         route_handlers=[ChatSessionController, FeedbackController, search_sessions, chat_stats],
         dependencies={
-            "caller": Provide(provide_identity),
+            "caller": Provide(provide_caller),
             "chats": Provide(provide_chats, sync_to_thread=False),
         },
         exception_handlers=CHAT_EXCEPTION_HANDLERS,
