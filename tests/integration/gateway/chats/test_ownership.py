@@ -126,3 +126,21 @@ async def test_unknown_or_privileged_fields_are_422(
     response = await call(client, method, alices.fill(path), {**alices.fill(body), **extra}, alice)
     assert_error(response, 422, "unprocessable")
     assert response.json()["error"]["param"] is not None or "unknown" in response.json()["error"]["message"]
+
+
+async def test_a_signed_in_session_reaches_the_same_history_as_the_users_key(client: Client) -> None:
+    password = "correct horse battery staple"
+    registered = await client.post("/v1/auth/register", json={"email": "dana@example.com", "password": password})
+    assert registered.status_code == 201, registered.text
+    key = {"Authorization": f"Bearer {registered.json()['api_key']['key']}"}
+    login = await client.post("/v1/auth/login", json={"email": "dana@example.com", "password": password})
+    assert login.status_code == 200, login.text
+    session_token = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    made = await create_session(client, session_token, title="from the console")
+    await add_message(client, key, made["id"], content="from the SDK")
+
+    listed = (await client.get("/v1/chat/sessions", headers=key)).json()["data"]
+    assert [s["id"] for s in listed] == [made["id"]]
+    detail = (await client.get(f"/v1/chat/sessions/{made['id']}", headers=session_token)).json()
+    assert [m["content"] for m in detail["messages"]["data"]] == ["from the SDK"]
