@@ -108,10 +108,17 @@ async def test_with_nats_and_postgres_both_down_the_buffer_fills_up_to_its_capac
     assert usage.full
     assert not any(s.done() for s in stored)
 
-    # Teardown only: a live process keeps retrying these until Postgres is back.
-    assert fallback._task is not None
-    running = [*stored, fallback._task]
-    for task in running:
-        task.cancel()
-    await asyncio.gather(*running, return_exceptions=True)
+    await usage.close(within_s=0.2)  # a live process keeps retrying them until a store is back
+    await down.dispose()
+
+
+async def test_close_ends_in_bounded_time_when_neither_store_is_reachable(nc: NatsClient, namespace: Namespace) -> None:
+    down = make_engine(UNREACHABLE_DB, application_name="tests")
+    usage = durable(down, nc, namespace, connected=lambda: False)
+    usage.start()
+    stored = usage.add(completed(1))
+
+    await asyncio.wait_for(usage.close(within_s=0.5), timeout=5)
+
+    assert stored.cancelled()
     await down.dispose()

@@ -60,12 +60,21 @@ class DurablePublisher:
         return task
 
     async def close(self, within_s: float = 10.0) -> None:
-        """Wait for events in flight (their outbox fallback included), then flush and stop the outbox."""
+        """Wait for events in flight (their outbox fallback included), then flush and stop the outbox.
+
+        Bounded: with neither store reachable a shutdown must still end; what is still unstored is logged as lost.
+        """
+        deadline = asyncio.get_running_loop().time() + within_s
         if self._tasks:
             _, late = await asyncio.wait(set(self._tasks), timeout=within_s)
+            for task in late:
+                task.cancel()
             if late:
-                log.error("%d usage events were not durable at shutdown", len(late))
-        await self._fallback.close()
+                log.error("%d usage events were not stored at shutdown", len(late))
+        try:
+            await asyncio.wait_for(self._fallback.close(), max(0.1, deadline - asyncio.get_running_loop().time()))
+        except TimeoutError:
+            log.error("the outbox could not be flushed at shutdown; its unstored usage events are lost")
 
     async def _deliver(self, event: Event, subject: str | None) -> None:
         if self._connected():
