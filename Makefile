@@ -15,7 +15,7 @@ export TOLLWAY_ENV ?= development
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: uv
 uv: ## install uv when it is missing (from PyPI)
@@ -99,3 +99,7 @@ bench: install ## benchmark Tollway against the fake upstream, a bare Python hop
 bench-quick: install ## the same in about a minute or two (1 repetition, short runs, fewer modes, 10,000 events)
 	@$(WRK_INSTALL)
 	@$(PY) tests/bench/run.py --quick
+
+.PHONY: chaos
+chaos: install ## faults under steady SDK load (Postgres, Redis, NATS restarts; kill -9 of every role): a table, 0 lost/0 doubled (tests/chaos/results/)
+	@$(PY) tests/chaos/run.py

@@ -231,12 +231,26 @@ def replica_name(name: str, replica: int, replicas: int) -> str:
     return name if replicas == 1 else f"{name}#{replica + 1}"
 
 
+def restarted(name: str, command: str) -> str:
+    """``command`` in a shell loop that starts it again a second after it crashes (compose's ``on-failure``).
+
+    A clean exit (0) ends the loop; Ctrl-C or SIGTERM from the supervisor stops the command and the loop together.
+    """
+    return (
+        'trap \'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0\' INT TERM; '
+        f'while :; do {command} & child=$!; wait "$child"; code=$?; [ "$code" -eq 0 ] && exit 0; '
+        f'echo "{name} exited with $code; restarting in 1 s" >&2; sleep 1; done'
+    )
+
+
 def build_manager(
     urls: dict[str, str],
     nats_cmd: list[str] | None,
     workers: int,
     without: frozenset[str] = frozenset(),
     replicas: int = 1,
+    *,
+    restart: bool = False,
 ) -> Manager:
     manager = Manager()
     if nats_cmd:
@@ -254,7 +268,9 @@ def build_manager(
                 if f"{service}.{role}" in without:
                     continue
                 name = replica_name(f"{service}.{role}" if role != "serve" else service, replica, replicas)
-                manager.add_process(name, f"{PYTHON} -m tollway.{service} {role}", env=env, cwd=str(ROOT))
+                command = f"{PYTHON} -m tollway.{service} {role}"
+                command = restarted(name, command) if restart else command
+                manager.add_process(name, command, env=env, cwd=str(ROOT))
     return manager
 
 
@@ -263,6 +279,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="granian workers per service")
     parser.add_argument("--replicas", type=int, default=1, help="processes of every serve/worker/relay role")
     parser.add_argument("--ready-timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--restart-crashed",
+        action="store_true",
+        help="start a crashed service role again after 1 s instead of stopping the stack (what make chaos uses)",
+    )
     parser.add_argument(
         "--without",
         action="append",
@@ -283,7 +304,9 @@ def main() -> None:
     RUN_DIR.mkdir(exist_ok=True)
     nats_cmd = embedded_nats(urls["nats"])
     asyncio.run(ensure_database(urls["database"]))
-    manager = build_manager(urls, nats_cmd, args.workers, frozenset(args.without), max(1, args.replicas))
+    manager = build_manager(
+        urls, nats_cmd, args.workers, frozenset(args.without), max(1, args.replicas), restart=args.restart_crashed
+    )
     migrate(urls)  # needs only Postgres; an embedded NATS starts with the services below
     demo = seed_demo(urls, max(1, args.replicas))
     waiter = threading.Thread(

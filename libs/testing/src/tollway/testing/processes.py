@@ -101,14 +101,7 @@ class PrivateNatsServer:
     def start(self) -> None:
         argv = [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", self.store]
         self._process = ManagedProcess("nats-server", argv).start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("private nats-server did not start:\n" + self._process.output())
+        _wait_port(self.port, self._process)
 
     def kill(self) -> None:
         if self._process:
@@ -117,6 +110,38 @@ class PrivateNatsServer:
     def close(self) -> None:
         self.kill()
         shutil.rmtree(self.store, ignore_errors=True)
+
+
+class PrivateRedisServer:
+    """A redis-server on its own port that keeps nothing on disk, for tests that restart or kill it."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: ManagedProcess | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server not found: apt-get install -y redis-server")
+        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self._process = ManagedProcess("redis-server", argv).start()
+        _wait_port(self.port, self._process)
+
+    def kill(self) -> None:
+        if self._process:
+            self._process.kill()
+
+
+def _wait_port(port: int, process: ManagedProcess, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{process.name} did not listen on {port}:\n" + process.output())
 
 
 async def eventually(

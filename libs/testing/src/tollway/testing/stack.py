@@ -101,7 +101,8 @@ class RouterUnderTest:
 
 
 class RunningStack:
-    def __init__(self, offset: int, run_dir: Path, log: Path, ready_after: float) -> None:
+    def __init__(self, offset: int, run_dir: Path, log: Path, ready_after: float, pid: int = 0) -> None:
+        self.pid = pid  # the supervisor (deploy/local/stack.py); every role runs under it
         self.offset = offset
         self.run_dir = run_dir
         self.log = log
@@ -170,7 +171,7 @@ def running_stack(
         process = subprocess.Popen(argv, env=process_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
     try:
         _wait_for_banner(process, log, started, within + 30)
-        yield RunningStack(offset, run_dir, log, time.monotonic() - started)
+        yield RunningStack(offset, run_dir, log, time.monotonic() - started, process.pid)
     finally:
         code = _interrupt(process)
         leftovers = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True, check=False)  # noqa: S603, S607
