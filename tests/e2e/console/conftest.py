@@ -21,6 +21,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# A provider incident opens after 3 failed attempts in a row and does not close itself while the journey looks at it.
+INCIDENT_RULES = {"ERROR_MONITOR_INCIDENT_BREAKER_FAILURES": "3", "ERROR_MONITOR_INCIDENT_RECOVERY_SUCCESSES": "1000"}
 # Set to a folder (docs/console) to refresh the README's screenshots while the journeys run.
 SCREENSHOTS = os.environ.get("TOLLWAY_CONSOLE_SCREENSHOTS")
 
@@ -29,12 +31,13 @@ SCREENSHOTS = os.environ.get("TOLLWAY_CONSOLE_SCREENSHOTS")
 def console_stack(
     migrated_database_url: str, test_infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningStack]:
-    """One stack for both journeys, with the demo user's trial credit already in the gateway."""
+    """One stack for the journeys, with the demo user's trial credit already in the gateway."""
     with running_stack(
         database_url=migrated_database_url,
         nats_url=test_infra.nats_url,
         redis_url=test_infra.redis_url,
         run_dir=tmp_path_factory.mktemp("stack"),
+        env=INCIDENT_RULES,
     ) as stack:
         wait_for_credit(stack)
         yield stack

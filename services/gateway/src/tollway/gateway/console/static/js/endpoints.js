@@ -3,7 +3,7 @@
 const q = encodeURIComponent;
 
 export const routes = {
-  // Accounts (gateway). Pages built on these show "not available" until the routes answer.
+  // Accounts (gateway, ADR 009): session tokens from login are accepted on every route below but the admin ones.
   register: "/v1/auth/register",
   login: "/v1/auth/login",
   refresh: "/v1/auth/refresh",
@@ -23,16 +23,25 @@ export const routes = {
   // Operators (admin key).
   adminUsers: "/admin/v1/users",
   adminUser: (id) => `/admin/v1/users/${q(id)}`,
-  adminUserKeys: (id) => `/admin/v1/users/${q(id)}/api-keys`,
+  adminUserDetail: (id) => `/admin/v1/users/${q(id)}/detail`,
   adminGrant: (id) => `/admin/v1/accounts/${q(id)}/grants`,
   adminRefund: (id) => `/admin/v1/transactions/${q(id)}/refund`,
   adminTransactions: "/admin/v1/transactions",
   adminUsage: "/admin/v1/usage",
   adminRequests: "/admin/v1/requests",
+  adminRequestSeries: "/admin/v1/requests/series",
+  adminRequestSummary: "/admin/v1/requests/summary",
+  adminByProvider: "/admin/v1/requests/by-provider",
+  trackingQuality: "/admin/v1/tracking/quality",
+  trackingTrend: "/admin/v1/tracking/trend",
+  statement: (id, month) => `/admin/v1/accounts/${q(id)}/statement?month=${q(month)}`,
   breakers: "/admin/v1/circuit-breakers",
   // A deployment key is "provider/upstream_model": its slash stays a path separator.
   breaker: (deployment) => `/admin/v1/circuit-breakers/${deployment.split("/").map(q).join("/")}`,
   incidents: "/admin/v1/incidents",
+  incidentLogs: (id) => `/admin/v1/incidents/${q(id)}/logs`,
   resolveIncident: (id) => `/admin/v1/incidents/${q(id)}/resolve`,
   coupons: "/admin/v1/coupons",
+  couponAnalytics: (id) => `/admin/v1/coupons/${q(id)}/analytics`,
+  trials: "/admin/v1/trials/analytics",
 };

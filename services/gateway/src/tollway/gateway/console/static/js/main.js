@@ -18,6 +18,7 @@ const PAGES = {
   "#/admin/requests": ["admin_requests", "Request monitor", "admin", "Operators"],
   "#/admin/incidents": ["admin_incidents", "Incidents", "admin", "Operators"],
   "#/admin/coupons": ["admin_coupons", "Coupons", "admin", "Operators"],
+  "#/admin/tracking": ["admin_tracking", "Tracking quality", "admin", "Operators"],
 };
 
 let current = null; // the page on screen, so its timers stop when another replaces it

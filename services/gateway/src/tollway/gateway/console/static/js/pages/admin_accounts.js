@@ -52,30 +52,61 @@ function refundForm() {
   return h("section", { class: "panel" }, h("h2", {}, "Refund a charge"), form, out);
 }
 
+// The month's statement: opening and closing balance and whether the ledger reconciles (billing's statement route).
+async function statement(userId) {
+  const month = new Date().toISOString().slice(0, 7);
+  const s = await call(routes.statement(userId, month), AS).catch(() => null);
+  if (!s) return null;
+  return h("section", { class: "panel", "data-testid": "statement" }, h("h2", {}, `Statement ${month}`),
+    cards([["Opening", usdMicros(s.opening_balance_micros), undefined], ["Credits", usdMicros(s.credits_micros), undefined],
+      ["Debits", usdMicros(s.debits_micros), undefined], ["Closing", usdMicros(s.closing_balance_micros), undefined]]),
+    h("p", {}, s.reconciled ? badge("reconciled", "ok") : badge("does not reconcile", "bad"),
+      " opening + credits + debits = closing, over every transaction of the month."));
+}
+
+function activeToggle(region, user) {
+  const next = user.is_active === false;
+  const button = h("button", { type: "button", class: next ? undefined : "danger" }, next ? "Reactivate user" : "Deactivate user");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await call(routes.adminUser(user.id), { ...AS, method: "PATCH", body: { is_active: next } });
+      await detail(region, user.id);
+    } catch (error) {
+      button.replaceWith(errorBox(error));
+    }
+  });
+  return button;
+}
+
 async function detail(region, userId) {
   replace(region, h("p", { class: "muted" }, "Loading…"));
-  let user;
+  let found;
   try {
-    user = await call(routes.adminUser(userId), AS);
+    found = await call(routes.adminUserDetail(userId), AS);
   } catch (error) {
     replace(region, error instanceof ApiError && error.status === 404 ? emptyState("No such user", `No user has the id ${userId}. User ids look like usr_…; check the spelling.`) : errorBox(error));
     return;
   }
-  const [keys, usage] = await Promise.all([
-    call(routes.adminUserKeys(user.id), AS).catch(() => ({ data: [] })),
+  const user = found.user;
+  const [usage, month] = await Promise.all([
     call(routes.adminUsage, { ...AS, query: { user_id: user.id } }).catch(() => null),
+    statement(user.id),
   ]);
   replace(region,
     h("section", { class: "panel", "data-testid": "user-detail" },
       h("h2", {}, user.email || user.display_name || user.id),
-      h("p", {}, h("code", {}, user.id), " · ", user.is_active === false ? badge("inactive", "bad") : badge("active", "ok"), ` · created ${when(user.created_at)}`),
+      h("p", {}, h("code", {}, user.id), " · ", user.is_active === false ? badge("inactive", "bad") : badge("active", "ok"),
+        ` · role ${user.role || "user"} · created ${when(user.created_at)} `, activeToggle(region, user)),
       usage ? cards([["Requests (7 days)", count(usage.totals.requests)], ["Spend (7 days)", usd(usage.totals.cost_usd)], ["Tokens (7 days)", count(usage.totals.total_tokens)]]) : null,
       table("API keys", [
         { label: "name", value: (k) => k.name || "(unnamed)" },
         { label: "key", value: (k) => h("code", {}, `${k.display_prefix || ""}…`) },
+        { label: "scopes", value: (k) => (k.scopes || []).join(", ") },
         { label: "status", value: (k) => (k.revoked_at ? badge("revoked", "bad") : badge("active", "ok")) },
         { label: "last used", value: (k) => when(k.last_used_at) },
-      ], keys.data || [], { empty: "This user has no API keys." })),
+      ], found.api_keys || [], { empty: "This user has no API keys." })),
+    month,
     h("div", { class: "grid2" }, grantForm(user), refundForm()));
 }
 
@@ -88,15 +119,18 @@ async function search(results, region, text) {
   const list = await callIfAvailable(routes.adminUsers, { ...AS, query: { q: text, limit: 20 } });
   if (list === null) {
     replace(results, emptyState("Search by email is not available on this deployment",
-      "Paste the user's id (usr_…) instead: it is in the user's console header, in gateway.user.registered.v1 events and in usage rows."));
+      "Paste the user's id (usr_…) instead: it is in gateway.user.registered.v1 events and in usage rows."));
     return;
   }
+  const users = list.data || [];
+  if (users.length === 1) detail(region, users[0].id); // one match: straight to it
   replace(results, table("Matching users", [
     { label: "email", value: (u) => u.email || "—" },
     { label: "id", value: (u) => h("code", {}, u.id) },
+    { label: "state", value: (u) => (u.is_active === false ? badge("inactive", "bad") : badge("active", "ok")) },
     { label: "created", value: (u) => when(u.created_at) },
-    { label: "", value: (u) => h("button", { type: "button", class: "secondary", onclick: () => detail(region, u.id) }, "Open") },
-  ], list.data || [], { empty: "No user matches. Search by email or paste a user id (usr_…)." }));
+    { label: "", value: (u) => h("button", { type: "button", class: "secondary", "aria-label": `Open ${u.email || u.id}`, onclick: () => detail(region, u.id) }, "Open") },
+  ], users, { testid: "user-matches", empty: "No user matches. Search by email or paste a user id (usr_…)." }));
 }
 
 export function render({ params }) {
@@ -105,7 +139,7 @@ export function render({ params }) {
   const out = h("div");
   const form = submitting(
     h("form", { class: "inline", role: "search", "aria-label": "Find a user" },
-      field("User id or email", { name: "q", required: true, autocomplete: "off", spellcheck: "false" }, "Email search needs the admin users route; a user id (usr_…) always works."),
+      field("User id or email", { name: "q", required: true, autocomplete: "off", spellcheck: "false" }, "Part of an email, or a user id (usr_…)."),
       h("button", { type: "submit" }, "Find")),
     out,
     async (data) => {

@@ -1,9 +1,9 @@
 // API keys: list, create (the secret is shown once), rotate and revoke; needs the gateway's /v1/keys routes.
 
-import { call, callIfAvailable } from "../api.js";
+import { ApiError, call, callIfAvailable } from "../api.js";
 import { h, replace } from "../dom.js";
 import { routes } from "../endpoints.js";
-import { when } from "../format.js";
+import { dollarsToMicros, usdMicros, when } from "../format.js";
 import { badge, errorBox, field, submitting, table, unavailable } from "../views.js";
 
 const SCOPES = [["inference", "Inference (chat and messages)"], ["read", "Read usage and credits"], ["account", "Manage the account and keys"]];
@@ -18,6 +18,29 @@ export function secretOnce(secret) {
   });
   return h("div", { class: "notice", role: "status" },
     h("p", {}, h("strong", {}, "Copy this key now: it is shown only once.")), h("div", { class: "secret" }, code, copy));
+}
+
+function limits(key) {
+  const parts = [];
+  if (key.spend_limit_day_micros != null) parts.push(`${usdMicros(key.spend_limit_day_micros)}/day`);
+  if (key.spend_limit_month_micros != null) parts.push(`${usdMicros(key.spend_limit_month_micros)}/month`);
+  if (key.allowed_models) parts.push(`models: ${key.allowed_models.join(", ")}`);
+  return parts.join(" · ") || "none";
+}
+
+// The create form's optional limits, as the API wants them (micro-USD, a model list); empty fields are left out.
+function limitFields(data) {
+  const body = {};
+  for (const [field, name] of [["spend_limit_day_micros", "day"], ["spend_limit_month_micros", "month"]]) {
+    const text = String(data.get(name) || "").trim();
+    if (!text) continue;
+    const micros = dollarsToMicros(text);
+    if (!micros) throw new ApiError(422, { error: { message: "Spend limits are positive dollar amounts, e.g. 5 or 0.50." } });
+    body[field] = micros;
+  }
+  const models = String(data.get("models") || "").split(",").map((m) => m.trim()).filter(Boolean);
+  if (models.length) body.allowed_models = models;
+  return body;
 }
 
 function status(key) {
@@ -44,6 +67,7 @@ export function render() {
     { label: "name", value: (k) => k.name || "(unnamed)" },
     { label: "key", value: (k) => h("code", {}, `${k.prefix || k.display_prefix || ""}…`) },
     { label: "scopes", value: (k) => (k.scopes || []).join(", ") || "all" },
+    { label: "limits", value: limits },
     { label: "status", value: status },
     { label: "created", value: (k) => when(k.created_at) },
     { label: "last used", value: (k) => when(k.last_used_at) },
@@ -66,10 +90,14 @@ export function render() {
         field("Name", { name: "name", required: true, maxlength: 100 }, "Where the key is used, e.g. laptop or ci."),
         h("fieldset", {}, h("legend", {}, "Scopes"),
           SCOPES.map(([value, label]) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "scopes", value, checked: value !== "account" }), label))),
+        h("fieldset", {}, h("legend", {}, "Limits (optional)"),
+          field("Daily spend limit (USD)", { name: "day", inputmode: "decimal", autocomplete: "off" }),
+          field("Monthly spend limit (USD)", { name: "month", inputmode: "decimal", autocomplete: "off" }),
+          field("Allowed models", { name: "models", autocomplete: "off", spellcheck: "false" }, "Comma-separated model ids; empty allows every model.")),
         h("button", { type: "submit" }, "Create key")),
       createOut,
       async (data) => {
-        const created = await call(routes.keys, { method: "POST", body: { name: data.get("name"), scopes: data.getAll("scopes") } });
+        const created = await call(routes.keys, { method: "POST", body: { name: data.get("name"), scopes: data.getAll("scopes"), ...limitFields(data) } });
         await load();
         replace(out, secretOnce(created.key));
         return null;

@@ -29,10 +29,12 @@ export function render({ navigate }) {
         throw error;
       }
       const key = answer.api_key?.key ?? answer.key;
-      if (key) session.signIn("key", key, String(data.get("email")));
-      return h("div", {}, h("div", { class: "success", role: "status" }, "Account created. Your trial credit arrives within a few seconds."),
+      // The console works on a session (short access token + refresh token); the key is for SDKs and shown once.
+      const login = await call(routes.login, { method: "POST", as: "none", body: { email: data.get("email"), password: data.get("password") } });
+      session.signIn("token", login.access_token, String(data.get("email")), login.refresh_token);
+      return h("div", {}, h("div", { class: "success", role: "status" }, "Account created and signed in. Your trial credit arrives within a few seconds."),
         key ? secretOnce(key) : null,
-        h("p", {}, h("button", { type: "button", onclick: () => navigate(key ? "#/credits" : "#/signin") }, "Continue")));
+        h("p", {}, h("button", { type: "button", onclick: () => navigate("#/credits") }, "Continue")));
     },
   );
   return { node: h("section", { class: "panel" }, form, out, h("p", {}, "Already have an account? ", h("a", { href: "#/signin" }, "Sign in"))) };
