@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from tests.integration.gateway.conftest import ADMIN, ClientFactory
-from tests.integration.gateway.test_admin_api import recording_owner
+from tests.integration.gateway.test_admin_api import RecordingOwner, _RecordingHandler
 from tollway.gateway.settings import GatewaySettings
 from tollway.platform.identity import IDENTITY_HEADER, SIGNATURE_HEADER, verify_identity
+
+
+class _AnyMethodHandler(_RecordingHandler):
+    do_PUT = _RecordingHandler._answer  # noqa: N815 - http.server's naming
+
+
+@asynccontextmanager
+async def recording_owner() -> AsyncIterator[RecordingOwner]:
+    """The admin API test's stand-in owner, answering PUT too (feature flags)."""
+    owner = RecordingOwner()
+    owner.RequestHandlerClass = _AnyMethodHandler
+    thread = threading.Thread(target=owner.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield owner
+    finally:
+        owner.shutdown()
+        owner.server_close()
+
 
 ANALYTICS = [
     ("GET", "/admin/v1/requests"),
@@ -17,6 +40,8 @@ ANALYTICS = [
     ("GET", "/admin/v1/monitor"),
     ("GET", "/admin/v1/tracking/quality"),
     ("GET", "/admin/v1/tracking/trend"),
+    ("GET", "/admin/v1/flags"),
+    ("PUT", "/admin/v1/flags/usage_import.openai"),
 ]
 ERROR_MONITOR = [
     ("GET", "/admin/v1/errors"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 
+from tollway.analytics.api.flags import flags_router
 from tollway.analytics.api.monitoring import monitoring_router
 from tollway.analytics.api.tracking_metrics import tracking_metrics
 from tollway.analytics.api.usage import usage_router
@@ -15,6 +16,8 @@ SERVICE = "analytics"
 
 
 def create_app(settings: AnalyticsSettings) -> Litestar:
-    app = service_app(SERVICE, settings, [usage_router(), monitoring_router()], lifespans=[tracking_metrics])
+    app = service_app(
+        SERVICE, settings, [usage_router(), monitoring_router(), flags_router()], lifespans=[tracking_metrics]
+    )
     app.on_startup.append(build_reader)
     return app

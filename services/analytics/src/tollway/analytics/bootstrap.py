@@ -6,14 +6,16 @@ from typing import Any
 
 from litestar import Litestar, Request
 
+from tollway.analytics.db.flags import SqlAlchemyFlags
 from tollway.analytics.db.monitoring import SqlAlchemyMonitorReader
 from tollway.analytics.db.reports import SqlAlchemyUsageReader
 from tollway.analytics.db.repositories import SqlAlchemyRequestLog
-from tollway.analytics.ports import MonitorReader, RequestLog, UsageReader
+from tollway.analytics.ports import FlagStore, MonitorReader, RequestLog, UsageReader
 from tollway.platform.infra import Infra
 
 _READER = "usage_reader"
 _MONITOR = "monitor_reader"
+_FLAGS = "flag_store"
 
 
 def request_log(infra: Infra) -> RequestLog:
@@ -25,6 +27,7 @@ def build_reader(app: Litestar) -> None:
     infra: Infra = app.state.infra
     app.state[_READER] = SqlAlchemyUsageReader(infra.require_engine())
     app.state[_MONITOR] = SqlAlchemyMonitorReader(infra.require_engine())
+    app.state[_FLAGS] = SqlAlchemyFlags(infra.require_engine())
 
 
 def provide_reader(request: Request[Any, Any, Any]) -> UsageReader:
@@ -39,3 +42,8 @@ def provide_monitor(request: Request[Any, Any, Any]) -> MonitorReader:
 
 def monitor_reader(infra: Infra) -> MonitorReader:
     return SqlAlchemyMonitorReader(infra.require_engine())
+
+
+def provide_flags(request: Request[Any, Any, Any]) -> FlagStore:
+    flags: FlagStore = request.app.state[_FLAGS]
+    return flags

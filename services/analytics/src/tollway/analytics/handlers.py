@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from tollway.analytics.domain.flags import EffectiveFlag, Flag, checked_name, effective
 from tollway.analytics.domain.monitoring import (
     ALL_DISTINCT,
     Bucket,
@@ -22,7 +23,7 @@ from tollway.analytics.domain.queries import Cursor, GroupBy, UsageFilters
 from tollway.analytics.domain.records import from_completed, from_failed
 from tollway.analytics.domain.reports import RequestPage, UsageReport, page_of, summed
 from tollway.analytics.domain.tracking import TrackingCounts
-from tollway.analytics.ports import MonitorReader, RequestLog, UsageReader
+from tollway.analytics.ports import FlagStore, MonitorReader, RequestLog, UsageReader
 from tollway.contracts import RequestCompletedV1, RequestFailedV1
 
 
@@ -98,3 +99,13 @@ async def throughput(monitor: MonitorReader, filters: UsageFilters) -> list[Moni
     groups = await monitor.groups(filters, ("model", "provider"), latency=False)
     timed = [g for g in groups if g.counters.generation_ms_sum > 0]
     return sorted(timed, key=lambda g: (-(tokens_per_second(g.counters) or 0.0), str(g.key)))
+
+
+async def list_flags(store: FlagStore, account_id: str | None) -> tuple[list[Flag], list[EffectiveFlag] | None]:
+    """The stored values, and with an account what it sees (its override, else the global value)."""
+    flags = await store.all(account_id)
+    return flags, None if account_id is None else effective(flags, account_id)
+
+
+async def set_flag(store: FlagStore, name: str, account_id: str | None, enabled: bool, updated_by: str) -> Flag:
+    return await store.set(checked_name(name), account_id, enabled, updated_by)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from tollway.analytics.domain.flags import Flag
 from tollway.analytics.domain.monitoring import Dimension, Distinct, MonitorGroup
 from tollway.analytics.domain.queries import Cursor, GroupBy, UsageFilters
 from tollway.analytics.domain.records import RequestRecord
@@ -58,4 +59,15 @@ class MonitorReader(Protocol):
 
     async def tracking(self, filters: UsageFilters, by_day: bool) -> list[tuple[datetime | None, TrackingCounts]]:
         """Requests by attribution, per UTC day (oldest first) or in one total keyed ``None``."""
+        ...
+
+
+@runtime_checkable
+class FlagStore(Protocol):
+    async def all(self, account_id: str | None = None) -> list[Flag]:
+        """Every global value and the overrides of ``account_id`` (all accounts' when ``None``)."""
+        ...
+
+    async def set(self, name: str, account_id: str | None, enabled: bool, updated_by: str) -> Flag:
+        """Set the global value (``account_id`` ``None``) or one account's override."""
         ...

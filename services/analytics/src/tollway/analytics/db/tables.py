@@ -99,3 +99,15 @@ latency_histogram = Table(
     Column("count", BigInteger, nullable=False, server_default=_ZERO),
     PrimaryKeyConstraint("hour", "model", "provider", "bucket"),
 )
+
+# Feature flags: ``account_id = ''`` is the global value, any other an override for that account.
+feature_flags = Table(
+    "feature_flags",
+    metadata,
+    Column("name", String(64), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_by", String(255), nullable=False),
+    PrimaryKeyConstraint("name", "account_id"),
+)

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 import aiohttp
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, Router, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
@@ -67,10 +67,17 @@ def _admin() -> CallerIdentity:
         "/monitor",
         "/tracking/quality",
         "/tracking/trend",
+        "/flags",
     ]
 )
 async def analytics_admin(request: Request[Any, Any, Any]) -> Response[Any]:
     """The request monitor, models table, snapshot and tracking quality, answered by analytics."""
+    return await relay(request, "analytics", _admin())
+
+
+@put("/flags/{name:str}")
+async def set_flag(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[Any]:
+    """Feature flags live in analytics, which validates the name and body."""
     return await relay(request, "analytics", _admin())
 
 
@@ -109,7 +116,7 @@ def monitoring_admin_router() -> Router:
     """A fresh router per app, behind the same admin guard as the rest of ``/admin/v1``."""
     return Router(
         path="/admin/v1",
-        route_handlers=[analytics_admin, error_monitor_lists, error_pattern, incident, resolve_incident],
+        route_handlers=[analytics_admin, set_flag, error_monitor_lists, error_pattern, incident, resolve_incident],
         guards=[require_admin],
         exception_handlers=EXCEPTION_HANDLERS,
         include_in_schema=False,
