@@ -75,7 +75,7 @@ def test_query_strings_become_typed_structs() -> None:
         (RequestsQueryIn, {"limit": "ten"}, "limit"),
     ],
 )
-def test_bad_values_name_their_parameter(query_type: type, values: dict[str, str], param: str) -> None:
+def test_bad_values_name_their_parameter(query_type: type, values: dict[str, str | None], param: str) -> None:
     with pytest.raises(InvalidQueryError) as raised:
         parsed(query_type, values)
     assert raised.value.param == param
