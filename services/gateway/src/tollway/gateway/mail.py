@@ -1,4 +1,7 @@
-"""The mailer role: sends what the mail outbox holds over SMTP (aiosmtplib), then erases the body."""
+"""The mailer role: sends what the mail outbox holds over SMTP (aiosmtplib), then erases the body.
+
+It also runs the consumers whose effect is mail (billing's balance alerts), so mail needs one process.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +18,15 @@ import aiosmtplib
 
 from tollway.contracts import utc_now
 from tollway.gateway.accounts_ports import AccountsStore
+from tollway.gateway.consumers import balance_alerts
+from tollway.gateway.db.tables import messaging
 from tollway.gateway.db.uow import SqlAlchemyAccountStore
 from tollway.gateway.domain.accounts_records import Mail
 from tollway.gateway.settings import GatewaySettings, load
 from tollway.platform.cli import Role
-from tollway.platform.db import make_engine
+from tollway.platform.infra import open_infra
 from tollway.platform.logging import configure_logging
+from tollway.platform.runner import run_consumers
 
 log = logging.getLogger(__name__)
 BATCH = 20
@@ -71,19 +77,25 @@ async def send_due(store: AccountsStore, sender: MailSender) -> int:
 
 
 async def run_mailer(settings: GatewaySettings, stop: asyncio.Event) -> None:
-    engine = make_engine(settings.database_url, pool_size=2, application_name="gateway-mailer")
-    store, sender = SqlAlchemyAccountStore(engine), SmtpSender(settings)
-    try:
-        while not stop.is_set():
-            try:
-                if await send_due(store, sender) == BATCH:
-                    continue  # more waiting: no pause
-            except Exception:
-                log.exception("mailer pass failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.mail_poll_s)
-    finally:
-        await engine.dispose()
+    """Send the outbox, and consume the balance alerts that stage mail into it, until stopped."""
+    async with open_infra(settings, "gateway", db=True, nats=True) as infra:
+        engine = infra.require_engine()
+        alerts = balance_alerts.subscriptions(engine, settings.public_url)
+        await asyncio.gather(
+            send_until_stopped(SqlAlchemyAccountStore(engine), SmtpSender(settings), settings.mail_poll_s, stop),
+            run_consumers(infra, messaging, alerts, stop),
+        )
+
+
+async def send_until_stopped(store: AccountsStore, sender: MailSender, poll_s: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            if await send_due(store, sender) == BATCH:
+                continue  # more waiting: no pause
+        except Exception:
+            log.exception("mailer pass failed; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), poll_s)
 
 
 def mail_roles() -> dict[str, Role]:

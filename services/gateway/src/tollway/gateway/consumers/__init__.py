@@ -1,0 +1,1 @@
+"""The gateway's JetStream consumers (run by the mailer role): billing's balance alerts become mail."""
