@@ -37,6 +37,7 @@ from tollway.inference_router.domain.responses_api import (
     decode_responses_request,
     encode_responses_response,
 )
+from tollway.inference_router.domain.usage import estimate_prompt_tokens
 
 _ENDPOINTS: dict[PublicApiName, Endpoint] = {
     "openai": "chat",
@@ -108,7 +109,8 @@ class PublicFormat:
     def stream_encoder(self, request: ChatRequest, *, request_id: str, model: str, created: int) -> StreamEncoder:
         match self.api:
             case "anthropic":
-                return AnthropicStreamEncoder(message_id=f"msg_{request_id}", model=model)
+                input_tokens = estimate_prompt_tokens(request)
+                return AnthropicStreamEncoder(message_id=f"msg_{request_id}", model=model, input_tokens=input_tokens)
             case "openai_responses":
                 return ResponsesStreamEncoder(response_id=f"resp_{request_id}", model=model, created=created)
             case "openai_completions":
