@@ -10,18 +10,13 @@ import asyncio
 import functools
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from typing import Any
 
 import anthropic
 import httpx
 import openai
 import pytest
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tollway.contracts import RequestCompletedV1, decode
-from tollway.platform.messaging import Namespace, connect_nats
 from tollway.testing.infra import LocalInfra
 from tollway.testing.processes import (
     ManagedProcess,
@@ -31,6 +26,7 @@ from tollway.testing.processes import (
     service_env,
     service_process,
 )
+from tollway.testing.recorded import analytics_rows, completed_events, debits
 from tollway.testing.stack import RunningStack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("money_path")]
@@ -213,51 +209,16 @@ async def _admitted(load: Load) -> bool:
     return True
 
 
-async def completed_events(nats_url: str, namespace: str, user_id: str) -> dict[str, int]:
-    """request id → cost of every completed event the router published for the user.
-
-    The ROUTER stream is the source: the router publishes there directly, and its outbox relay republishes there
-    what it spooled when NATS did not ack.
-    """
-    nc = await connect_nats(nats_url, "money-path-e2e")
-    try:
-        js = nc.jetstream()
-        ns = Namespace(namespace)
-        config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE)
-        sub = await js.pull_subscribe(
-            ns.subject("router.request.completed.v1"), stream=ns.stream("ROUTER"), config=config
-        )
-        left = (await sub.consumer_info()).num_pending or 0
-        events: list[RequestCompletedV1] = []
-        while left > 0:
-            batch = await sub.fetch(min(left, 1000), timeout=10)
-            events += [decode(RequestCompletedV1, msg.data) for msg in batch]
-            left -= len(batch)
-        await sub.unsubscribe()
-    finally:
-        await nc.close()
-    return {e.request_id: e.cost_micros for e in events if e.user_id == user_id}
-
-
 async def debits_by_request(engine: AsyncEngine, user_id: str) -> dict[str, int]:
-    query = text(
-        "SELECT t.metadata->>'request_id', -t.amount_micros FROM billing.transactions t "
-        "JOIN billing.accounts a ON a.id = t.account_id WHERE a.user_id = :user AND t.type = 'usage'"
-    )
-    return await _pairs(engine, query, user_id)
+    found = await debits(engine, user_id)
+    assert found.duplicates == 0, "a request id is debited twice"
+    return found.costs
 
 
 async def rows_by_request(engine: AsyncEngine, user_id: str) -> dict[str, int]:
-    query = text("SELECT request_id, cost_micros FROM analytics.requests WHERE user_id = :user")
-    return await _pairs(engine, query, user_id)
-
-
-async def _pairs(engine: AsyncEngine, query: Any, user_id: str) -> dict[str, int]:
-    async with engine.connect() as conn:
-        found = (await conn.execute(query, {"user": user_id})).all()
-    pairs = {str(key): int(value) for key, value in found}
-    assert len(pairs) == len(found), "a request id appears twice"
-    return pairs
+    found = await analytics_rows(engine, user_id)
+    assert found.duplicates == 0, "a request id has two analytics rows"
+    return found.costs
 
 
 async def debit_count(engine: AsyncEngine, user_id: str) -> int:
