@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from importlib import resources
 
 from redis.exceptions import RedisError
 
-from tollway.gateway.domain.admission import AdmissionPlan, Decision, Outcome, WindowState
+from tollway.gateway.domain.admission import AdmissionPlan, Budget, BudgetWindow, Decision, Outcome, WindowState
 from tollway.gateway.domain.ratelimits import Kind, Window
 from tollway.gateway.domain.rejections import ServiceUnavailableError
 from tollway.platform.redis import RedisClient, RedisKeys
@@ -18,6 +19,9 @@ log = logging.getLogger(__name__)
 NO_CREDIT_GATE = -1
 LOG_INTERVAL_S = 10.0
 _LUA = resources.files("tollway.gateway") / "lua"
+DAY_MS = 86_400_000
+# A period's counter outlives its period by a day (a request settling past midnight still finds it).
+BUDGET_TTL_MS: dict[BudgetWindow, int] = {"day": 2 * DAY_MS, "month": 32 * DAY_MS}
 
 
 class RedisAdmission:
@@ -38,6 +42,7 @@ class RedisAdmission:
         fail_open: bool,
     ) -> None:
         self._keys = keys
+        self._redis = redis
         self._admit = redis.register_script(_LUA.joinpath("admit.lua").read_text())
         self._settle = redis.register_script(_LUA.joinpath("settle.lua").read_text())
         self._peek = redis.register_script(_LUA.joinpath("peek.lua").read_text())
@@ -54,7 +59,11 @@ class RedisAdmission:
         args.append(len(plan.windows))
         for window in plan.windows:
             args.extend((window.limit, window.period_ms, window.cost))
+        args.append(len(plan.budgets))
+        for budget in plan.budgets:
+            args.extend((budget.limit_micros, BUDGET_TTL_MS[budget.window]))
         keys = [*self._hold_keys(plan.account), *(self._window_key(plan.account, w) for w in plan.windows)]
+        keys.extend(self._budget_key(plan, b) for b in plan.budgets)
         try:
             async with asyncio.timeout(self._timeout_s):
                 reply = await self._admit(keys=keys, args=args)
@@ -69,7 +78,13 @@ class RedisAdmission:
         args.extend((self._settle_ms, self._key_ttl_ms, len(token_windows)))
         for window in token_windows:
             args.extend((window.limit, window.period_ms, token_delta or 0))
+        # The budgets took the hold at admission; they take the real cost instead (the same periods, past midnight).
+        budgets = plan.budgets if cost_micros is not None and plan.hold_micros is not None else ()
+        args.append(len(budgets))
+        for budget in budgets:
+            args.extend(((cost_micros or 0) - (plan.hold_micros or 0), BUDGET_TTL_MS[budget.window]))
         keys = [*self._hold_keys(plan.account), *(self._window_key(plan.account, w) for w in token_windows)]
+        keys.extend(self._budget_key(plan, b) for b in budgets)
         try:
             async with asyncio.timeout(self._timeout_s):
                 await self._settle(keys=keys, args=args)
@@ -93,6 +108,17 @@ class RedisAdmission:
         values = [int(v) for v in reply]
         return tuple(WindowState(values[i], values[i + 1]) for i in range(0, len(values), 2))
 
+    async def key_spend(self, account: str, api_key_id: str, periods: Mapping[BudgetWindow, str]) -> dict[str, int]:
+        """The key's counted spend (settled costs plus open holds) per budget window; what admission compares."""
+        windows = list(periods)
+        keys = [self._spend_key(account, api_key_id, w, periods[w]) for w in windows]
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                values = await self._redis.mget(keys)
+        except (RedisError, OSError, TimeoutError):
+            raise ServiceUnavailableError("key spend is unavailable; please retry shortly") from None
+        return {w: int(v or 0) for w, v in zip(windows, values, strict=True)}
+
     def _without_redis(self, plan: AdmissionPlan, exc: BaseException) -> Decision:
         now = time.monotonic()
         if now >= self._quiet_until:  # one line per interval, not one per request, while Redis is down
@@ -111,6 +137,12 @@ class RedisAdmission:
 
     def _window_key(self, account: str, window: Window) -> str:
         return self._keys.key("rl", "{" + account + "}", window.scope, window.name)
+
+    def _budget_key(self, plan: AdmissionPlan, budget: Budget) -> str:
+        return self._spend_key(plan.account, plan.api_key_id or "", budget.window, budget.period)
+
+    def _spend_key(self, account: str, api_key_id: str, window: str, period: str) -> str:
+        return self._keys.key("spend", "{" + account + "}", api_key_id, window, period)
 
 
 def _decision(reply: list[int]) -> Decision:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from tollway.contracts import Event
-from tollway.gateway.domain.admission import AdmissionPlan, Decision, WindowState
+from tollway.gateway.domain.admission import AdmissionPlan, BudgetWindow, Decision, WindowState
 from tollway.gateway.domain.api_keys import ApiKey, KeyDigester
 from tollway.gateway.domain.audit import AuditEntry
 from tollway.gateway.domain.catalog import Catalogue
@@ -133,6 +133,10 @@ class Admission(Protocol):
 
     async def peek(self, plan: AdmissionPlan) -> tuple[WindowState, ...] | None:
         """The state of ``plan``'s windows without charging them; ``None`` when it cannot be read."""
+        ...
+
+    async def key_spend(self, account: str, api_key_id: str, periods: Mapping[BudgetWindow, str]) -> dict[str, int]:
+        """A key's counted spend per budget window (settled costs plus open holds)."""
         ...
 
 

@@ -114,6 +114,8 @@ class SqlAlchemyIdentityLookup:
                 api_keys.c.scopes,
                 api_keys.c.allowed_models,
                 api_keys.c.ip_allowlist,
+                api_keys.c.spend_limit_day_micros,
+                api_keys.c.spend_limit_month_micros,
             )
             .join(users, users.c.id == api_keys.c.user_id)
             .where(api_keys.c.digest == bindparam("digest"), api_keys.c.revoked_at.is_(None))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import msgspec
 
@@ -22,6 +23,7 @@ from tollway.gateway.domain.ratelimits import (
 from tollway.gateway.domain.rejections import (
     AnonymousNotAllowedError,
     InsufficientCreditError,
+    KeyBudgetExceededError,
     PublicError,
     RateLimitedError,
     TokensExceedLimitError,
@@ -32,6 +34,7 @@ MICROS_PER_USD = 1_000_000
 BYTES_PER_TOKEN = 4  # the usual rule of thumb for English text and JSON; its error is what the ADR bounds
 TOKENS_PER_PRICE_UNIT = 1_000_000  # catalogue prices are micro-USD per million tokens
 MIN_ERROR_STATUS = 400
+_BUDGET_NAMES = {"day": "daily", "month": "monthly"}
 _LIMIT_NAMES = {"rpm": "requests per minute (RPM)", "tpm": "tokens per minute (TPM)", "rpd": "requests per day (RPD)"}
 
 
@@ -42,6 +45,38 @@ class Outcome(enum.IntEnum):
     RATE_LIMITED = 1
     NO_CREDIT = 2
     TOO_LARGE = 3  # one request costs more than a whole window: waiting never helps
+    OVER_BUDGET = 4  # the key's day or month spend limit cannot take this request's hold
+
+
+BudgetWindow = Literal["day", "month"]
+
+
+class Budget(msgspec.Struct, frozen=True, kw_only=True):
+    """One spend limit of a key over one calendar window (UTC); ``period`` names the window (``20261203``)."""
+
+    window: BudgetWindow
+    period: str
+    limit_micros: int
+
+
+def budget_periods(now: datetime) -> dict[BudgetWindow, str]:
+    """The UTC calendar day and month ``now`` falls in, as the counters' names."""
+    utc = now.astimezone(UTC)
+    return {"day": utc.strftime("%Y%m%d"), "month": utc.strftime("%Y%m")}
+
+
+def key_budgets(identity: Identity, now: datetime) -> tuple[Budget, ...]:
+    """The key's spend limits as they apply now (a limit of 0 refuses every paid request)."""
+    periods = budget_periods(now)
+    limits: dict[BudgetWindow, int | None] = {
+        "day": identity.spend_limit_day_micros,
+        "month": identity.spend_limit_month_micros,
+    }
+    return tuple(
+        Budget(window=window, period=periods[window], limit_micros=limit)
+        for window, limit in limits.items()
+        if limit is not None
+    )
 
 
 class AdmissionPlan(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,6 +89,8 @@ class AdmissionPlan(msgspec.Struct, frozen=True, kw_only=True):
     balance_micros: int
     reserved_tokens: int
     api: PublicApiName = "openai"  # whose header names the answer carries
+    api_key_id: str | None = None  # whose budgets ``budgets`` are
+    budgets: tuple[Budget, ...] = ()  # charged the hold at admission and corrected to the cost at settlement
 
 
 class WindowState(msgspec.Struct, frozen=True, array_like=True):
@@ -119,18 +156,22 @@ def plan_admission(
     subjects: Sequence[tuple[str, Limits]],
     periods: Periods,
     balance_micros: int,
+    now: datetime | None = None,
 ) -> AdmissionPlan:
-    """The windows of every subject (key, user, or anonymous client) and, for accounts, the credit hold."""
+    """The windows of every subject (key, user, or anonymous client) and, for accounts, the credit hold and budgets."""
     prompt = prompt_token_estimate(len(call.body))
     output = output_token_cap(output_cap, model)
     tokens = prompt + output
     windows = tuple(w for scope, limits in subjects for w in windows_for(scope, limits, tokens, periods))
+    budgets: tuple[Budget, ...] = ()
+    key_id: str | None = None
     if call.identity is None:
         if not model.anonymous_allowed:
             raise AnonymousNotAllowedError(f"the model `{model.id}` needs an API key", "model")
         account, hold = f"anon:{call.client}", None
     else:
         account, hold = call.identity.user_id, cost_micros(prompt, output, model.prices)
+        key_id, budgets = call.identity.api_key_id, key_budgets(call.identity, now or datetime.now(UTC))
     return AdmissionPlan(
         request_id=call.request_id,
         account=account,
@@ -139,6 +180,8 @@ def plan_admission(
         balance_micros=balance_micros,
         reserved_tokens=tokens,
         api=call.api,
+        api_key_id=key_id,
+        budgets=budgets,
     )
 
 
@@ -161,6 +204,8 @@ def refusal(plan: AdmissionPlan, decision: Decision) -> PublicError:
             f"{usd(max(0, decision.available_micros))} is available. Add credit or lower max_tokens."
         )
         return InsufficientCreditError(message, headers=headers)
+    if decision.outcome is Outcome.OVER_BUDGET:
+        return _over_budget(plan, decision, headers)
     window = plan.windows[decision.blocking]
     limit = f"{_LIMIT_NAMES[window.name]} on {_subject_name(window.scope)}: limit {window.limit}"
     if decision.outcome is Outcome.TOO_LARGE:
@@ -168,6 +213,16 @@ def refusal(plan: AdmissionPlan, decision: Decision) -> PublicError:
     wait = go_duration(decision.retry_after_ms)
     headers.update(retry_after_headers(decision.retry_after_ms))
     return RateLimitedError(f"Rate limit reached for {limit}. Please try again in {wait}.", headers=headers)
+
+
+def _over_budget(plan: AdmissionPlan, decision: Decision, headers: dict[str, str]) -> PublicError:
+    budget = plan.budgets[decision.blocking]
+    message = (
+        f"This API key's {_BUDGET_NAMES[budget.window]} spend limit of {usd(budget.limit_micros)} is reached: this "
+        f"request can cost up to {usd(plan.hold_micros or 0)} and {usd(max(0, decision.available_micros))} of the "
+        f"limit is left. Raise the key's spend_limit_{budget.window}_micros or wait for the next {budget.window} (UTC)."
+    )
+    return KeyBudgetExceededError(message, f"spend_limit_{budget.window}_micros", headers=headers)
 
 
 def settlement(admitted: Admitted, status: int, usage: Usage | None) -> tuple[int | None, int | None]:

@@ -18,6 +18,8 @@ class Identity(msgspec.Struct, frozen=True, kw_only=True):
     scopes: tuple[str, ...] = ("inference", "read", "account")
     allowed_models: tuple[str, ...] | None = None  # None: every model
     ip_allowlist: tuple[str, ...] | None = None  # CIDRs; None: any address
+    spend_limit_day_micros: int | None = None  # the key's budgets (None: none), enforced at admission
+    spend_limit_month_micros: int | None = None
 
     def is_usable(self, now: datetime) -> bool:
         """Active user and unexpired key; checked at every use since cached identities outlive ``now``."""

@@ -31,6 +31,11 @@ class InsufficientCreditError(PublicError):
     code = "insufficient_quota"
 
 
+class KeyBudgetExceededError(PublicError):
+    status = 402
+    code = "key_budget_exceeded"
+
+
 class AnonymousNotAllowedError(PublicError):
     status = 403
     code = "model_not_available_anonymously"

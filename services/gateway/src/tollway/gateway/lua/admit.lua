@@ -3,12 +3,15 @@
 -- KEYS[1]  hash  account holds: request id -> micro-USD, plus the running sum under "~total"
 -- KEYS[2]  zset  account holds: request id -> expiry (ms, Redis clock)
 -- KEYS[2+i] GCRA theoretical arrival time (ms) of window i
+-- KEYS[2+n+j] string  the API key's spend (micro-USD, settled costs plus open holds) in budget window j
 -- ARGV[1] request id   ARGV[2] hold micro-USD (-1: no credit gate)   ARGV[3] balance micro-USD
 -- ARGV[4] hold TTL ms  ARGV[5] key TTL ms (holds keys)               ARGV[6] n windows
 -- ARGV[6+3i-2..6+3i]   limit, period ms, cost of window i
+-- ARGV[7+3n] m budgets, then ARGV[7+3n+2j-1], ARGV[7+3n+2j]  limit micro-USD and counter TTL ms of budget j
 -- Returns {outcome, blocking window (1-based, 0 = none), retry after ms, available micro-USD,
 --          remaining_1, reset_ms_1, ..., remaining_n, reset_ms_n}
--- outcome 0 admitted, 1 rate limited, 2 insufficient credit, 3 one request exceeds a whole window.
+-- outcome 0 admitted, 1 rate limited, 2 insufficient credit, 3 one request exceeds a whole window,
+-- 4 over a key budget (blocking = the budget, available = what is left of it).
 -- Nothing is written unless the outcome is 0 (all or nothing).
 
 local time = redis.call('TIME')
@@ -51,6 +54,20 @@ if hold >= 0 then
   if outcome == 0 and available - hold < 0 then outcome = 2 end
 end
 
+-- A key's budgets take the whole hold, as the balance does: spend plus open holds never passes the limit.
+local budgets_at = 7 + 3 * n
+local m = tonumber(ARGV[budgets_at] or '0')
+if hold >= 0 and outcome == 0 then
+  for j = 1, m do
+    local limit = tonumber(ARGV[budgets_at + 2 * j - 1])
+    local spent = tonumber(redis.call('GET', KEYS[2 + n + j]) or '0')
+    if spent + hold > limit then
+      outcome, blocking, available = 4, j, limit - spent
+      break
+    end
+  end
+end
+
 if outcome == 0 then
   for i = 1, n do
     redis.call('SET', KEYS[2 + i], string.format('%.3f', new_tats[i]), 'PX', math.ceil(new_tats[i] - now) + 1)
@@ -61,6 +78,10 @@ if outcome == 0 then
     redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
     redis.call('PEXPIRE', KEYS[1], ARGV[5])
     redis.call('PEXPIRE', KEYS[2], ARGV[5])
+    for j = 1, m do
+      redis.call('INCRBY', KEYS[2 + n + j], hold)
+      redis.call('PEXPIRE', KEYS[2 + n + j], ARGV[budgets_at + 2 * j])
+    end
   end
 end
 

@@ -5,6 +5,8 @@
 -- KEYS[2+i] GCRA theoretical arrival time (ms) of token window i
 -- ARGV[1] request id   ARGV[2] cost micro-USD (-1: no credit gate)   ARGV[3] settle ms   ARGV[4] key TTL ms
 -- ARGV[5] n windows    ARGV[5+3i-2..5+3i]  limit, period ms, token delta (actual - reserved) of window i
+-- KEYS[2+n+j] the API key's spend in budget window j (as in admit.lua)
+-- ARGV[6+3n] m budgets, then ARGV[6+3n+2j-1], ARGV[6+3n+2j]  cost - hold (micro-USD) and counter TTL ms of budget j
 -- Returns the account's counted holds after the call (micro-USD).
 
 local time = redis.call('TIME')
@@ -22,6 +24,17 @@ for i = 1, n do
     redis.call('DEL', KEYS[2 + i])
   else
     redis.call('SET', KEYS[2 + i], string.format('%.3f', new_tat), 'PX', math.ceil(new_tat - now) + 1)
+  end
+end
+
+local budgets_at = 6 + 3 * n
+local m = tonumber(ARGV[budgets_at] or '0')
+for j = 1, m do
+  -- The budget counters took the hold at admission; the real cost replaces it (the same period's counter).
+  local delta = tonumber(ARGV[budgets_at + 2 * j - 1])
+  if delta ~= 0 then
+    redis.call('INCRBY', KEYS[2 + n + j], delta)
+    if redis.call('PTTL', KEYS[2 + n + j]) < 0 then redis.call('PEXPIRE', KEYS[2 + n + j], ARGV[budgets_at + 2 * j]) end
   end
 end
 
