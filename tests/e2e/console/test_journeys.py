@@ -50,6 +50,11 @@ def sign_in_with_key(page: Page, stack: RunningStack, snap: Snap) -> None:
     expect(page.get_by_role("heading", name="Credits")).to_be_visible()
 
 
+def test_user_signs_in_with_an_api_key_from_the_keyboard(console_stack: RunningStack, page: Page, snap: Snap) -> None:
+    sign_in_with_key(page, console_stack, snap)
+    expect(page.get_by_test_id("balance")).to_have_text(MONEY)
+
+
 def sign_up(page: Page, stack: RunningStack, email: str) -> None:
     page.goto(f"{stack.base_url}/console/#/signup")
     page.get_by_label("Email", exact=True).fill(email)
@@ -161,7 +166,8 @@ def resolve_the_incident(page: Page, stack: RunningStack, snap: Snap) -> None:
     incident = page.get_by_test_id("incidents").locator("tbody tr", has_text=FLAKY_PROVIDER)
     expect(incident).to_contain_text("ongoing", timeout=PIPELINE_S)
     incident.get_by_role("button", name=re.compile("^Logs of incident")).click()
-    expect(page.get_by_test_id("incident-logs")).to_contain_text(FLAKY_PROVIDER)
+    # A failed attempt the backup recovered is no error row, so the window's logs may be empty: the panel says so.
+    expect(page.get_by_test_id("incident-logs")).to_contain_text("errors from 5 minutes before the incident")
     snap(page, "incidents")
     incident.get_by_role("button", name=re.compile("^Resolve incident")).click()
     expect(incident).to_contain_text("resolved")
@@ -209,7 +215,7 @@ def test_operator_finds_the_user_grants_credit_resets_a_breaker_and_resolves_an_
     resolve_the_incident(page, console_stack, snap)
 
     page.get_by_role("link", name="Coupons").click()
-    expect(page.get_by_text("Trial credit")).to_be_visible()
+    expect(page.get_by_role("heading", name="Trial credit")).to_be_visible()
     expect(page.get_by_test_id("coupons").or_(page.get_by_text("No coupons yet"))).to_be_visible()
     page.get_by_role("link", name="Tracking quality").click()
     expect(page.get_by_test_id("tracking-rate")).to_have_text(re.compile(r"%$"))
