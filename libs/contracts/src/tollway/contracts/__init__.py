@@ -1,5 +1,6 @@
 """Tollway's event contracts: the only thing services know about each other."""
 
+from tollway.contracts.analytics import ReconciliationDriftedV1
 from tollway.contracts.base import Event, new_event_id, subject_of, utc_now
 from tollway.contracts.billing import (
     BalanceExhaustedV1,
@@ -38,6 +39,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ErrorReportedV1,
     IncidentOpenedV1,
     IncidentResolvedV1,
+    ReconciliationDriftedV1,
 )
 
 __all__ = [
@@ -61,6 +63,7 @@ __all__ = [
     "IncidentResolvedV1",
     "KeyValueSpec",
     "ProviderAttemptV1",
+    "ReconciliationDriftedV1",
     "RequestCompletedV1",
     "RequestFailedV1",
     "StreamSpec",
