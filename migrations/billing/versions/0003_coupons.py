@@ -77,7 +77,7 @@ def upgrade() -> None:
             name=op.f("fk_coupon_redemptions_transaction_id_transactions"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_coupon_redemptions")),
-        sa.UniqueConstraint("coupon_id", "user_id", name=op.f("uq_coupon_redemptions_coupon_id")),
+        sa.UniqueConstraint("coupon_id", "user_id", name=op.f("uq_coupon_redemptions_coupon_id_user_id")),
         sa.UniqueConstraint("transaction_id", name=op.f("uq_coupon_redemptions_transaction_id")),
         schema="billing",
     )

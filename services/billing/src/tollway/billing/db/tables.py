@@ -66,6 +66,16 @@ transactions = Table(
         "created_at",
         postgresql_where=text(ADMIN_CREDIT_PREDICATE),
     ),
+    # The operator's transaction list: keyset pages over the whole ledger by time, type or amount.
+    Index("ix_transactions_created", "created_at", "id"),
+    Index("ix_transactions_type_created", "type", "created_at", "id"),
+    Index("ix_transactions_amount", "amount_micros", "id"),
+    # Refund caps sum the refunds of one charge.
+    Index(
+        "ix_transactions_refunded",
+        text("(metadata->>'refunded_transaction_id')"),
+        postgresql_where=text("type = 'refund'"),
+    ),
 )
 
 idempotency_keys = Table(
@@ -98,6 +108,8 @@ coupons = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("times_used >= 0 AND (max_uses IS NULL OR times_used <= max_uses)", name="uses"),
+    Index("ix_coupons_created", "created_at", "id"),
+    Index("ix_coupons_assigned", "assigned_user_id", postgresql_where=text("assigned_user_id IS NOT NULL")),
 )
 
 coupon_redemptions = Table(
@@ -113,4 +125,5 @@ coupon_redemptions = Table(
     Column("balance_after_micros", BigInteger, nullable=False),
     Column("redeemed_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("coupon_id", "user_id"),  # once per user, whatever the races
+    Index("ix_coupon_redemptions_user", "user_id", "redeemed_at", "id"),
 )
