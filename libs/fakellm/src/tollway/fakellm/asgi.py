@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from tollway.fakellm import anthropic_api, azure_api, bedrock_api, embeddings_api, gemini_api, openai_api
+from tollway.fakellm import admin_usage, anthropic_api, azure_api, bedrock_api, embeddings_api, gemini_api, openai_api
 from tollway.fakellm.errors import provider_for_path
 from tollway.fakellm.exchange import Incoming
 from tollway.fakellm.recording import RECORDER
@@ -57,6 +57,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
 
 async def _serve_http(scope: Scope, receive: Receive, send: Send) -> None:
     path: str = scope["path"]
+    if path in admin_usage.PATHS:  # reads its query string, which ``Incoming`` does not carry
+        await admin_usage.serve(scope, receive, send)
+        return
     methods = ROUTES.get(path)
     if methods is None and scope["method"] == "POST" and await _serve_prefixed(scope, receive, send):
         return

@@ -1,0 +1,60 @@
+"""The emulated provider admin usage/cost APIs: fixture rows, day buckets, pagination, auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tollway.fakellm.asgi import app
+
+ROWS = [
+    {"provider": "anthropic", "model": "claude-b", "day": "2026-11-01", "input_tokens": 10, "output_tokens": 5,
+     "cache_read_tokens": 3, "cache_write_tokens": 2, "cost_micros": 1_234_500},
+    {"provider": "anthropic", "model": "claude-a", "day": "2026-11-02", "input_tokens": 1, "cost_micros": 100},
+    {"provider": "openai", "model": "gpt-x", "day": "2026-11-01", "input_tokens": 7, "output_tokens": 4,
+     "cache_read_tokens": 2, "cost_micros": 250_000},
+]  # fmt: skip
+
+
+@pytest.fixture
+async def client() -> Any:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://fake") as c:
+        loaded = await c.post("/_fakellm/admin-usage", json={"rows": ROWS, "page_size": 2})
+        assert loaded.json() == {"rows": 3}
+        yield c
+        await c.post("/_fakellm/admin-usage", json={})
+
+
+async def test_anthropic_usage_pages_by_day_with_cache_token_types(client: httpx.AsyncClient) -> None:
+    params = {"starting_at": "2026-11-01T00:00:00Z", "ending_at": "2026-11-04T00:00:00Z", "group_by[]": "model"}
+    first = await client.get("/v1/organizations/usage_report/messages", params=params, headers={"x-api-key": "k"})
+    body = first.json()
+    assert (len(body["data"]), body["has_more"], body["next_page"]) == (2, True, "2")
+    result = body["data"][0]["results"][0]
+    assert (result["model"], result["uncached_input_tokens"], result["cache_read_input_tokens"]) == ("claude-b", 10, 3)
+    assert result["cache_creation"]["ephemeral_5m_input_tokens"] == 2
+    last = await client.get(
+        "/v1/organizations/usage_report/messages", params={**params, "page": "2"}, headers={"x-api-key": "k"}
+    )
+    assert (len(last.json()["data"]), last.json()["has_more"], last.json()["next_page"]) == (1, False, None)
+    cost = await client.get("/v1/organizations/cost_report", params=params, headers={"x-api-key": "k"})
+    assert cost.json()["data"][0]["results"][0]["amount"] == "123.45"  # cents
+
+
+async def test_openai_usage_and_costs(client: httpx.AsyncClient) -> None:
+    params = {"start_time": "1793491200", "end_time": "1793577600", "group_by": "model"}  # 2026-11-01, one day
+    auth = {"authorization": "Bearer sk-admin"}
+    usage = (await client.get("/v1/organization/usage/completions", params=params, headers=auth)).json()
+    result = usage["data"][0]["results"][0]
+    assert (result["input_tokens"], result["input_cached_tokens"], result["output_tokens"]) == (9, 2, 4)
+    costs = (await client.get("/v1/organization/costs", params=params, headers=auth)).json()
+    assert costs["data"][0]["results"][0]["amount"] == {"value": 0.25, "currency": "usd"}
+    assert costs["has_more"] is False
+
+
+async def test_admin_key_required(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/v1/organization/costs", params={"start_time": "1793491200"})
+    assert answer.status_code == 401
+    assert answer.json()["error"]["message"]
