@@ -1,0 +1,73 @@
+"""The whole stack as `make run` starts it: a key's budget counter equals billing's debits for that key."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tollway.testing.infra import LocalInfra
+from tollway.testing.stack import RunningStack, running_stack
+
+MODEL = "gpt-4o-mini"  # input and cache-write prices are equal, so the gate's price is billing's price
+
+
+@pytest.fixture(scope="module")
+def stack(
+    migrated_database_url: str, test_infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningStack]:
+    with running_stack(
+        database_url=migrated_database_url,
+        nats_url=test_infra.nats_url,
+        redis_url=test_infra.redis_url,
+        run_dir=Path(tmp_path_factory.mktemp("stack")),
+    ) as started:
+        yield started
+
+
+def _billed(base: str, owner: dict[str, str], key_id: str) -> int:
+    summary = httpx.get(f"{base}/v1/credits/summary", params={"days": 1}, headers=owner, timeout=10)
+    assert summary.status_code == 200, summary.text
+    return sum(int(line["spend_micros"]) for line in summary.json()["by_key"] if line["key"] == key_id)
+
+
+def test_the_budget_counter_equals_billings_debits_for_the_key(stack: RunningStack) -> None:
+    base, owner = stack.base_url, {"authorization": f"Bearer {stack.api_key}"}
+    limit = 600  # micro-USD: the fake upstream answers briefly, so a few dozen requests, then 402
+    created = httpx.post(
+        f"{base}/v1/keys", json={"name": "e2e-budget", "spend_limit_day_micros": limit}, headers=owner, timeout=10
+    )
+    assert created.status_code == 201, created.text
+    key, key_id = created.json()["key"], created.json()["id"]
+    body: dict[str, Any] = {"model": MODEL, "messages": [{"role": "user", "content": "hello"}], "max_tokens": 200}
+
+    def one(_: int) -> int:
+        answer = httpx.post(
+            f"{base}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {key}"}, timeout=30
+        )
+        return answer.status_code
+
+    statuses: list[int] = []
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        while 402 not in statuses and len(statuses) < 400:  # bursts of 8 concurrent requests until the budget says no
+            statuses.extend(pool.map(one, range(8)))
+    spend = httpx.get(f"{base}/v1/keys/{key_id}/spend", headers=owner, timeout=10).json()
+    assert statuses.count(200) > 0, (statuses, spend)
+    assert statuses.count(402) > 0, (statuses, spend)
+    assert set(statuses) <= {200, 402}
+
+    deadline = time.monotonic() + 30
+    while True:
+        spend = httpx.get(f"{base}/v1/keys/{key_id}/spend", headers=owner, timeout=10).json()
+        billed = _billed(base, owner, key_id)
+        if billed == spend["day"]["spend_micros"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert spend["day"]["spend_micros"] == billed > 0
+    assert billed <= limit  # never past the budget
+    assert spend["day"]["limit_micros"] == limit
