@@ -55,7 +55,8 @@ async def test_admin_routes_need_the_admin_key(client: Client, engine: AsyncEngi
         assert ADMIN_KEY not in response.text
     async with engine.connect() as conn:
         audited = (await conn.execute(select(auth_audit.c.event, auth_audit.c.detail))).all()
-    assert [event for event, _ in audited] == ["admin_auth_failed"] * 3
+    # One row per reason and address a minute: a flood of bad admin keys cannot flood the audit table.
+    assert [event for event, _ in audited] == ["admin_auth_failed"]
     assert all(ADMIN_KEY not in str(detail) for _, detail in audited)
 
 
@@ -200,7 +201,9 @@ async def test_owned_admin_routes_reach_their_owner_with_a_signed_admin_identity
     assert (response.status_code, response.json()) == (202, {"owner": "answered"})
     [(seen_method, seen_path, headers, seen_body)] = owner.seen
     identity = verify_identity(headers[IDENTITY_HEADER], headers[SIGNATURE_HEADER], settings.internal_secret.encode())
-    assert (seen_method, seen_path, identity.role, identity.user_id) == (method, path + "?user_id=usr_x", "admin", None)
+    assert (seen_method, seen_path, identity.role) == (method, path + "?user_id=usr_x", "admin")
+    assert identity.user_id is not None
+    assert identity.user_id.startswith("admin-key:")  # the owner's audit rows say which admin key acted
     assert headers["idempotency-key"] == "k-1"
     assert "authorization" not in {name.lower() for name in headers}  # the admin key never leaves the gateway
     assert seen_body == body  # passed through untouched; the owner validates it

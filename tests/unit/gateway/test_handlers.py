@@ -11,7 +11,7 @@ import pytest
 from tollway.contracts import ApiKeyCreatedV1, ApiKeyRevokedV1, UserRegisteredV1
 from tollway.gateway import handlers
 from tollway.gateway.domain.api_keys import KeyDigester
-from tollway.gateway.domain.audit import AuditEvent
+from tollway.gateway.domain.audit import AdminFailureLog, AuditEvent
 from tollway.gateway.domain.errors import ApiKeyNotFoundError, EmailTakenError, InvalidInputError, UserNotFoundError
 from tollway.gateway.domain.users import NewUser, User
 
@@ -134,6 +134,15 @@ async def test_a_failed_fast_path_still_revokes(
 
     assert key.revoked_at is not None
     assert isinstance(store.state.outbox[-1], ApiKeyRevokedV1)
+
+
+def test_repeated_admin_auth_failures_are_recorded_once_a_window_with_the_count_left_out() -> None:
+    log = AdminFailureLog(window_s=60)
+    first = log.note(("mismatch", "10.0.0.1"), now=0.0)
+    repeats = [log.note(("mismatch", "10.0.0.1"), now=t) for t in (1.0, 30.0)]
+    other = log.note(("missing", "10.0.0.1"), now=31.0)
+    after = log.note(("mismatch", "10.0.0.1"), now=61.0)
+    assert (first, repeats, other, after) == (0, [None, None], 0, 2)
 
 
 async def test_admin_auth_failures_are_audited_without_the_credential(store: FakeAccountStore) -> None:

@@ -20,6 +20,7 @@ from tollway.gateway.catalogcache import CatalogCache
 from tollway.gateway.db.repositories import SqlAlchemyIdentityLookup, SqlAlchemyOverrideLoader
 from tollway.gateway.db.uow import SqlAlchemyAccountStore
 from tollway.gateway.domain.api_keys import KeyDigester
+from tollway.gateway.domain.audit import AdminFailureLog
 from tollway.gateway.domain.ratelimits import Limits, Periods
 from tollway.gateway.forwarding import RouterClient
 from tollway.gateway.keycache import KeyCache
@@ -66,6 +67,7 @@ class GatewayServices:
     admin_digest: str | None  # None: no admin key configured, so the admin API refuses everyone
     public: PublicServices | None = None  # the serve process's public routes (absent for commands)
     accounts: AccountPorts | None = None  # the serve process's account routes (ADR 009)
+    admin_failures: AdminFailureLog = dataclasses.field(default_factory=AdminFailureLog)
 
 
 def build_services(infra: Infra, settings: GatewaySettings) -> GatewayServices:

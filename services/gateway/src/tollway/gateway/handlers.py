@@ -147,9 +147,11 @@ async def authenticate_key(key: str, ports: KeyAuthPorts) -> Identity | None:
     return identity
 
 
-async def record_admin_auth_failure(store: AccountStore, reason: str, source: str | None) -> None:
-    """Audit a rejected admin credential: why and from where, never what was presented."""
+async def record_admin_auth_failure(store: AccountStore, reason: str, source: str | None, repeats: int = 0) -> None:
+    """Audit a rejected admin credential: why, from where and how often since the last row; never what was sent."""
     detail = {"reason": reason} if source is None else {"reason": reason, "source": source}
+    if repeats:
+        detail["repeats_before"] = str(repeats)
     async with store.transaction() as uow:
         await uow.audit.record(AuditEntry(event=AuditEvent.ADMIN_AUTH_FAILED, actor="unknown", detail=detail))
 

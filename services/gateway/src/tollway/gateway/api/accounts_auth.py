@@ -61,13 +61,15 @@ async def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
         raise InvalidCredentials(exc.message, "invalid_token") from None
 
 
-async def admin_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    """Whether the caller is a user with the admin role (a session, or a key with the ``account`` scope)."""
+async def admin_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The id of the caller if a user with the admin role (a session, or a key with the ``account`` scope)."""
     try:
         principal = await principal_of(connection)
     except (GatewayError, HTTPException):
-        return False
-    return principal is not None and principal.role == "admin" and "account" in principal.scopes
+        return None
+    if principal is None or principal.role != "admin" or "account" not in principal.scopes:
+        return None
+    return principal.user_id
 
 
 async def provide_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:

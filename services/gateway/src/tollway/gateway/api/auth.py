@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -11,7 +12,9 @@ from tollway.gateway.api.edge import PATH_KEY
 from tollway.gateway.api.errors import InvalidCredentials
 from tollway.gateway.bootstrap import GatewayServices
 from tollway.gateway.domain.identity import Identity
+from tollway.gateway.domain.ids import new_request_id
 from tollway.gateway.handlers import authenticate_key, record_admin_auth_failure
+from tollway.platform.identity import Identity as CallerIdentity
 
 KEY_PATH_PARAM = "key"  # the ``/ak/{key}/v1/...`` routes carry the key in the path
 
@@ -54,29 +57,48 @@ def key_from_headers(scope: dict[str, Any], headers: dict[str, str]) -> str | No
     return headers.get("x-api-key") or None
 
 
+ADMIN_ACTOR = "tollway_admin_actor"  # connection state: who passed the admin guard, for the owners' audit rows
+
+
 async def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard of ``/admin``: the presented key's digest must equal the configured one (constant time)."""
+    """Guard of ``/admin``: the admin key (digest compared in constant time) or a user with the admin role."""
     services = services_of(connection)
     presented = bearer_token(connection)
     if presented is None:
         reason = "missing"
-    elif _is_admin_key(services, presented) or await _is_admin_user(connection):
+    elif _is_admin_key(services, presented):
+        # Which admin key: a digest prefix tells a rotated key from its successor, and reveals nothing.
+        connection.state[ADMIN_ACTOR] = f"admin-key:{services.admin_digest[:8] if services.admin_digest else ''}"
+        return
+    elif (admin := await _admin_user(connection)) is not None:
+        connection.state[ADMIN_ACTOR] = admin
         return
     else:
         reason = "admin_disabled" if services.admin_digest is None else "mismatch"
     source = connection.client.host if connection.client else None
-    await record_admin_auth_failure(services.store, reason, source)
+    repeats = services.admin_failures.note((reason, source), time.monotonic())
+    if repeats is not None:
+        await record_admin_auth_failure(services.store, reason, source, repeats)
     raise InvalidCredentials("a valid admin key is required", "invalid_admin_key")
+
+
+def admin_caller(connection: ASGIConnection[Any, Any, Any, Any]) -> CallerIdentity:
+    """The signed identity an admin call is forwarded with, naming the operator who acted.
+
+    Its ``user_id`` is ``admin-key:<digest prefix>`` or the admin user's id, so the owner's audit rows say who.
+    """
+    actor: str = connection.state.get(ADMIN_ACTOR, "admin-key")
+    return CallerIdentity(request_id=new_request_id(), role="admin", user_id=actor)
 
 
 def _is_admin_key(services: GatewayServices, presented: str) -> bool:
     return services.admin_digest is not None and services.digester.matches(presented, services.admin_digest)
 
 
-async def _is_admin_user(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    """A signed-in user with the admin role, or their API key with the ``account`` scope (ADR 009)."""
+async def _admin_user(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The id of a signed-in user with the admin role, or of one whose key has the ``account`` scope (ADR 009)."""
     if services_of(connection).accounts is None:
-        return False
+        return None
     from tollway.gateway.api.accounts_auth import admin_principal  # noqa: PLC0415 - it builds on this module
 
     return await admin_principal(connection)

@@ -14,11 +14,10 @@ import aiohttp
 from litestar import Request, Response, Router, delete, get
 from litestar.params import FromPath
 
-from tollway.gateway.api.auth import require_admin
+from tollway.gateway.api.auth import admin_caller, require_admin
 from tollway.gateway.api.errors import EXCEPTION_HANDLERS, error_response
-from tollway.gateway.domain.ids import new_request_id
 from tollway.gateway.settings import GatewaySettings
-from tollway.platform.identity import Identity, sign_identity
+from tollway.platform.identity import sign_identity
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +27,7 @@ TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 async def _relay(request: Request[Any, Any, Any], deployment: str | None) -> Response[Any]:
     settings: GatewaySettings = request.app.state.settings
-    caller = Identity(request_id=new_request_id(), role="admin")
+    caller = admin_caller(request)
     url = settings.router_url.rstrip("/") + ROUTER_PATH + ("/" + deployment.lstrip("/") if deployment else "/")
     headers = sign_identity(caller, settings.internal_secret.encode())
     if "traceparent" in request.headers:

@@ -13,11 +13,10 @@ import aiohttp
 from litestar import Request, Response, Router, get, post
 
 from tollway.contracts.internal_api import CATALOG_PATH
-from tollway.gateway.api.auth import require_admin
+from tollway.gateway.api.auth import admin_caller, require_admin
 from tollway.gateway.api.errors import EXCEPTION_HANDLERS, error_response
-from tollway.gateway.domain.ids import new_request_id
 from tollway.gateway.settings import GatewaySettings
-from tollway.platform.identity import Identity, sign_identity
+from tollway.platform.identity import sign_identity
 
 log = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=30)
@@ -25,7 +24,7 @@ TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 async def _relay(request: Request[Any, Any, Any], operation: str) -> Response[Any]:
     settings: GatewaySettings = request.app.state.settings
-    caller = Identity(request_id=new_request_id(), role="admin")
+    caller = admin_caller(request)
     headers = sign_identity(caller, settings.internal_secret.encode())
     url = f"{settings.router_url.rstrip('/')}{CATALOG_PATH}/{operation}"
     http = request.app.state.infra.require_http()

@@ -14,7 +14,7 @@ from litestar import Request, Response, Router, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
-from tollway.gateway.api.auth import provide_identity, require_admin
+from tollway.gateway.api.auth import admin_caller, provide_identity, require_admin
 from tollway.gateway.api.errors import EXCEPTION_HANDLERS, error_response
 from tollway.gateway.domain.identity import Identity
 from tollway.gateway.domain.ids import new_request_id
@@ -52,10 +52,6 @@ async def relay(request: Request[Any, Any, Any], owner: str, caller: CallerIdent
     return Response(body, status_code=answer.status, media_type=media_type, headers={"x-request-id": caller.request_id})
 
 
-def _admin() -> CallerIdentity:
-    return CallerIdentity(request_id=new_request_id(), role="admin")
-
-
 @get(
     [
         "/requests",
@@ -72,35 +68,35 @@ def _admin() -> CallerIdentity:
 )
 async def analytics_admin(request: Request[Any, Any, Any]) -> Response[Any]:
     """The request monitor, models table, snapshot and tracking quality, answered by analytics."""
-    return await relay(request, "analytics", _admin())
+    return await relay(request, "analytics", admin_caller(request))
 
 
 @put("/flags/{name:str}")
 async def set_flag(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[Any]:
     """Feature flags live in analytics, which validates the name and body."""
-    return await relay(request, "analytics", _admin())
+    return await relay(request, "analytics", admin_caller(request))
 
 
 @get(["/errors", "/errors/patterns", "/errors/dashboard", "/incidents", "/incidents/ongoing", "/incidents/stats"])
 async def error_monitor_lists(request: Request[Any, Any, Any]) -> Response[Any]:
     """Errors, patterns and incidents, answered by error_monitor."""
-    return await relay(request, "error_monitor", _admin())
+    return await relay(request, "error_monitor", admin_caller(request))
 
 
 @get("/errors/patterns/{pattern_id:str}")
 async def error_pattern(request: Request[Any, Any, Any], pattern_id: FromPath[str]) -> Response[Any]:
-    return await relay(request, "error_monitor", _admin())
+    return await relay(request, "error_monitor", admin_caller(request))
 
 
 @get(["/incidents/{incident_id:str}", "/incidents/{incident_id:str}/logs", "/incidents/{incident_id:str}/analysis"])
 async def incident(request: Request[Any, Any, Any], incident_id: FromPath[str]) -> Response[Any]:
-    return await relay(request, "error_monitor", _admin())
+    return await relay(request, "error_monitor", admin_caller(request))
 
 
 @post("/incidents/{incident_id:str}/resolve", status_code=200)
 async def resolve_incident(request: Request[Any, Any, Any], incident_id: FromPath[str]) -> Response[Any]:
     """error_monitor validates and decides; the admin guard ran on the router."""
-    return await relay(request, "error_monitor", _admin())
+    return await relay(request, "error_monitor", admin_caller(request))
 
 
 @get("/v1/metrics/tokens-per-second", dependencies={"identity": Provide(provide_identity)})

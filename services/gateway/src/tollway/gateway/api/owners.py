@@ -10,6 +10,7 @@ from litestar import Request, Response, get, post, route
 from litestar.di import NamedDependency, Provide
 
 from tollway.gateway.api.accounts_auth import ACCOUNT_EXCEPTION_HANDLERS, provide_principal
+from tollway.gateway.api.auth import admin_caller
 from tollway.gateway.api.errors import error_response
 from tollway.gateway.domain.accounts import Principal
 from tollway.gateway.domain.ids import new_request_id
@@ -99,11 +100,6 @@ async def user_redeem(request: Request[Any, Any, Any], caller: NamedDependency[P
     return await forward(request, _user(caller))
 
 
-def _admin() -> CallerIdentity:
-    # The admin key names no user; billing records the operator as this request's id.
-    return CallerIdentity(request_id=new_request_id(), role="admin")
-
-
 @post(
     [
         "/accounts/{user_id:str}/grants",
@@ -114,13 +110,13 @@ def _admin() -> CallerIdentity:
 )
 async def admin_credit(request: Request[Any, Any, Any]) -> Response[Any]:
     """Grants, adjustments and refunds: billing validates and decides; the admin guard ran on the router."""
-    return await forward(request, _admin())
+    return await forward(request, admin_caller(request))
 
 
 @get("/usage")
 async def admin_usage(request: Request[Any, Any, Any]) -> Response[Any]:
     """Usage across users, answered by analytics."""
-    return await forward(request, _admin())
+    return await forward(request, admin_caller(request))
 
 
 @route(
@@ -139,4 +135,4 @@ async def admin_usage(request: Request[Any, Any, Any]) -> Response[Any]:
 )
 async def admin_billing(request: Request[Any, Any, Any]) -> Response[Any]:
     """Billing's coupons, ledger reports and bulk grants: billing answers every method (405 where it has none)."""
-    return await forward(request, _admin())
+    return await forward(request, admin_caller(request))
