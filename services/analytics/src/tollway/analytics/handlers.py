@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from tollway.analytics.domain.flags import EffectiveFlag, Flag, checked_name, effective
 from tollway.analytics.domain.monitoring import (
@@ -19,12 +19,30 @@ from tollway.analytics.domain.monitoring import (
     page_of_models,
     tokens_per_second,
 )
+from tollway.analytics.domain.provider_usage import (
+    DEFAULT_TOLERANCE_BPS,
+    ImportResult,
+    ReconciliationLine,
+    drift_event_id,
+    reconcile,
+    windows,
+)
 from tollway.analytics.domain.queries import Cursor, GroupBy, UsageFilters
 from tollway.analytics.domain.records import from_completed, from_failed
 from tollway.analytics.domain.reports import RequestPage, UsageReport, page_of, summed
 from tollway.analytics.domain.tracking import TrackingCounts
-from tollway.analytics.ports import FlagStore, MonitorReader, RequestLog, UsageReader
-from tollway.contracts import RequestCompletedV1, RequestFailedV1
+from tollway.analytics.ports import (
+    FlagStore,
+    MonitorReader,
+    ProviderUsageImporter,
+    ProviderUsageStore,
+    RequestLog,
+    UsageReader,
+)
+from tollway.contracts import ReconciliationDriftedV1, RequestCompletedV1, RequestFailedV1
+
+IMPORT_CHUNK_DAYS = 7  # days fetched and committed together: an interrupted import resumes at the last chunk
+FIRST_IMPORT_DAYS = 7  # how far back an import without ``from`` and without a cursor reaches
 
 
 async def record_completed_requests(events: Sequence[RequestCompletedV1], log: RequestLog, consumer: str) -> int:
@@ -109,3 +127,45 @@ async def list_flags(store: FlagStore, account_id: str | None) -> tuple[list[Fla
 
 async def set_flag(store: FlagStore, name: str, account_id: str | None, enabled: bool, updated_by: str) -> Flag:
     return await store.set(checked_name(name), account_id, enabled, updated_by)
+
+
+async def import_provider_usage(
+    importer: ProviderUsageImporter, store: ProviderUsageStore, start: date | None, end: date
+) -> ImportResult:
+    """Fetch ``start``..``end`` chunk by chunk, upserting each with the cursor; without ``start``, resume at the cursor.
+
+    The cursor's own day is fetched again: the provider may still have been filling it at the last import.
+    """
+    provider = importer.provider
+    if start is None:
+        cursor = await store.cursor(provider)
+        start = cursor if cursor is not None else end - timedelta(days=FIRST_IMPORT_DAYS - 1)
+    rows = changed = 0
+    for first, last in windows(start, end, IMPORT_CHUNK_DAYS):
+        fetched = await importer.fetch(first, last)
+        changed += await store.save(provider, fetched, last)
+        rows += len(fetched)
+    cursor = await store.cursor(provider)
+    return ImportResult(provider=provider, start=start, end=end, rows=rows, changed=changed, cursor=cursor)
+
+
+async def reconciliation(
+    store: ProviderUsageStore, start: date, end: date, tolerance_bps: int = DEFAULT_TOLERANCE_BPS
+) -> tuple[list[ReconciliationLine], int]:
+    """Provider-reported against recorded cost per key; each new drift is staged once as an event."""
+    lines = reconcile(await store.reported(start, end), await store.recorded_costs(start, end), tolerance_bps)
+    events = [_drift_event(line, tolerance_bps) for line in lines if line.drifted]
+    return lines, await store.report_drifts(events)
+
+
+def _drift_event(line: ReconciliationLine, tolerance_bps: int) -> ReconciliationDriftedV1:
+    return ReconciliationDriftedV1(
+        event_id=drift_event_id(line),
+        provider=line.provider,
+        model=line.model,
+        day=line.day,
+        provider_cost_micros=line.provider_cost_micros,
+        recorded_cost_micros=line.recorded_cost_micros,
+        drift_bps=line.drift_bps,
+        tolerance_bps=tolerance_bps,
+    )

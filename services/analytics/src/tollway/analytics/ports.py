@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 from tollway.analytics.domain.flags import Flag
 from tollway.analytics.domain.monitoring import Dimension, Distinct, MonitorGroup
+from tollway.analytics.domain.provider_usage import ProviderUsage, UsageKey
 from tollway.analytics.domain.queries import Cursor, GroupBy, UsageFilters
 from tollway.analytics.domain.records import RequestRecord
 from tollway.analytics.domain.reports import UsageGroup
 from tollway.analytics.domain.rollups import Counters
 from tollway.analytics.domain.tracking import TrackingCounts
+from tollway.contracts import ReconciliationDriftedV1
 
 
 class RequestLog(Protocol):
@@ -70,4 +72,40 @@ class FlagStore(Protocol):
 
     async def set(self, name: str, account_id: str | None, enabled: bool, updated_by: str) -> Flag:
         """Set the global value (``account_id`` ``None``) or one account's override."""
+        ...
+
+
+class ProviderUsageImporter(Protocol):
+    """One provider's admin usage and cost API, normalised to ``ProviderUsage`` rows (one per model and day)."""
+
+    provider: str
+
+    async def fetch(self, start: date, end: date) -> list[ProviderUsage]:
+        """Every (model, day) the provider reports from ``start`` to ``end`` (both included), all pages walked.
+
+        Raises ``ProviderUsageError`` when the provider answers with an error.
+        """
+        ...
+
+
+@runtime_checkable
+class ProviderUsageStore(Protocol):
+    async def cursor(self, provider: str) -> date | None:
+        """The last day ``provider``'s usage was imported through, ``None`` before the first import."""
+        ...
+
+    async def save(self, provider: str, rows: Sequence[ProviderUsage], through: date) -> int:
+        """Upsert the rows and move the cursor to ``through`` (never back) in one transaction; rows changed."""
+        ...
+
+    async def reported(self, start: date, end: date) -> list[ProviderUsage]:
+        """Imported rows of the days ``start``..``end`` (both included)."""
+        ...
+
+    async def recorded_costs(self, start: date, end: date) -> dict[UsageKey, int]:
+        """Tollway's own cost per (provider, upstream model, UTC day) from the request rows."""
+        ...
+
+    async def report_drifts(self, events: Sequence[ReconciliationDriftedV1]) -> int:
+        """Stage drift events in the outbox, each event id at most once; how many were new."""
         ...

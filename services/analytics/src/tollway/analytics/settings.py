@@ -17,6 +17,11 @@ class AnalyticsSettings(InfraSettings, frozen=True, kw_only=True):
     consumer_concurrency: int = 2
     # How often ``serve`` recomputes the tollway_api_key_tracking_* gauges (last 24 h, from the rollups).
     tracking_metrics_refresh_s: float = 60.0
+    # Providers' admin usage/cost APIs (``POST /admin/v1/provider-usage/import``); an empty key disables a provider.
+    anthropic_admin_url: str = "https://api.anthropic.com"
+    anthropic_admin_key: str = ""
+    openai_admin_url: str = "https://api.openai.com"
+    openai_admin_key: str = ""
 
 
 def load() -> AnalyticsSettings:

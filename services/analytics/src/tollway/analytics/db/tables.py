@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -110,4 +111,29 @@ feature_flags = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_by", String(255), nullable=False),
     PrimaryKeyConstraint("name", "account_id"),
+)
+
+# What providers' admin usage/cost APIs reported per (provider, model, UTC day), upserted on every import.
+provider_usage = Table(
+    "provider_usage",
+    metadata,
+    Column("provider", String(128), nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("day", Date, nullable=False),
+    *[
+        Column(name, BigInteger, nullable=False, server_default=_ZERO)
+        for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_micros")
+    ],
+    Column("imported_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("provider", "model", "day"),
+    Index("ix_provider_usage_day", "day"),
+)
+
+# The last day each provider's usage was imported through: an import without ``from`` resumes there.
+import_cursors = Table(
+    "import_cursors",
+    metadata,
+    Column("provider", String(128), primary_key=True),
+    Column("last_day", Date, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
