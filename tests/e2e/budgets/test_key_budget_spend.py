@@ -1,9 +1,11 @@
-"""The whole stack as `make run` starts it: a key's budget counter equals billing's debits for that key."""
+"""The whole stack as `make run` starts it: a key's budget counter equals billing's debits; balance alerts mailed."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import email
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -71,3 +73,50 @@ def test_the_budget_counter_equals_billings_debits_for_the_key(stack: RunningSta
     assert spend["day"]["spend_micros"] == billed > 0
     assert billed <= limit  # never past the budget
     assert spend["day"]["limit_micros"] == limit
+
+
+def _subjects(mail_dir: Path, recipient: str) -> list[str]:
+    files = sorted(mail_dir.glob("*.eml")) if mail_dir.exists() else []
+    messages = [email.message_from_bytes(path.read_bytes()) for path in files]
+    return sorted(str(m["Subject"]) for m in messages if m["To"] == recipient)
+
+
+def _adjust(stack: RunningStack, user_id: str, amount: int, idempotency_key: str) -> None:
+    answer = httpx.post(
+        f"{stack.base_url}/admin/v1/accounts/{user_id}/adjustments",
+        json={"amount_micros": amount, "description": "e2e balance alert"},
+        headers={"authorization": f"Bearer {stack.admin_key}", "idempotency-key": idempotency_key},
+        timeout=10,
+    )
+    assert answer.status_code in (200, 201), answer.text
+
+
+def test_low_and_exhausted_balances_each_send_one_mail(stack: RunningStack) -> None:
+    recipient = f"alert-{uuid.uuid4().hex[:8]}@example.com"
+    registered = httpx.post(
+        f"{stack.base_url}/v1/auth/register",
+        json={"email": recipient, "password": "a long enough passphrase 42", "name": "Al"},
+        timeout=10,
+    )
+    assert registered.status_code == 201, registered.text
+    user_id, key = registered.json()["user"]["id"], registered.json()["api_key"]["key"]
+    user = {"authorization": f"Bearer {key}"}
+
+    def balance() -> int:
+        answer = httpx.get(f"{stack.base_url}/v1/credits/balance", headers=user, timeout=10)
+        return int(answer.json()["balance_micros"]) if answer.status_code == 200 else 0
+
+    deadline = time.monotonic() + 30
+    while (start := balance()) < 1_000_000 and time.monotonic() < deadline:  # the trial credit lands
+        time.sleep(0.3)
+    assert start >= 1_000_000
+    _adjust(stack, user_id, -(start - 500_000), f"low-{user_id}")  # below $1: balance.low
+    _adjust(stack, user_id, -(start - 500_000), f"low-{user_id}")  # the same adjustment again: no second crossing
+    _adjust(stack, user_id, -600_000, f"exhausted-{user_id}")  # below zero: balance.exhausted
+
+    expected = ["Your Tollway balance is low", "Your Tollway balance is used up"]
+    deadline = time.monotonic() + 30
+    while _subjects(stack.run_dir / "mail", recipient) != expected and time.monotonic() < deadline:
+        time.sleep(0.3)
+    time.sleep(1.0)  # any duplicate has had time to arrive too
+    assert _subjects(stack.run_dir / "mail", recipient) == expected
