@@ -42,6 +42,8 @@ ANALYTICS = [
     ("GET", "/admin/v1/tracking/trend"),
     ("GET", "/admin/v1/flags"),
     ("PUT", "/admin/v1/flags/usage_import.openai"),
+    ("GET", "/admin/v1/reconciliation"),
+    ("POST", "/admin/v1/provider-usage/import"),
 ]
 ERROR_MONITOR = [
     ("GET", "/admin/v1/errors"),

@@ -64,6 +64,7 @@ async def relay(request: Request[Any, Any, Any], owner: str, caller: CallerIdent
         "/tracking/quality",
         "/tracking/trend",
         "/flags",
+        "/reconciliation",
     ]
 )
 async def analytics_admin(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -74,6 +75,12 @@ async def analytics_admin(request: Request[Any, Any, Any]) -> Response[Any]:
 @put("/flags/{name:str}")
 async def set_flag(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[Any]:
     """Feature flags live in analytics, which validates the name and body."""
+    return await relay(request, "analytics", admin_caller(request))
+
+
+@post("/provider-usage/import", status_code=200)
+async def import_provider_usage(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Provider usage imports run in analytics, which holds the providers' admin keys."""
     return await relay(request, "analytics", admin_caller(request))
 
 
@@ -112,7 +119,15 @@ def monitoring_admin_router() -> Router:
     """A fresh router per app, behind the same admin guard as the rest of ``/admin/v1``."""
     return Router(
         path="/admin/v1",
-        route_handlers=[analytics_admin, set_flag, error_monitor_lists, error_pattern, incident, resolve_incident],
+        route_handlers=[
+            analytics_admin,
+            set_flag,
+            import_provider_usage,
+            error_monitor_lists,
+            error_pattern,
+            incident,
+            resolve_incident,
+        ],
         guards=[require_admin],
         exception_handlers=EXCEPTION_HANDLERS,
         include_in_schema=False,
