@@ -107,6 +107,6 @@ export function render() {
       h("section", { class: "panel" }, h("h2", {}, "Create a key"), form, createOut));
   }
 
-  act(load);
+  load().catch((error) => replace(out, errorBox(error))); // once: act() would load twice and wipe a half-filled form
   return { node: h("div", {}, out, region) };
 }
