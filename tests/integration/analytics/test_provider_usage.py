@@ -29,9 +29,11 @@ from tollway.testing.stack import start_fakellm
 SECRET = "analytics-provider-usage-secret"
 Client = AsyncTestClient[Litestar]
 IMPORT = "/admin/v1/provider-usage/import"
-# page_size 1: every day is its own page, so the importers must follow next_page.
+# page_size 1: every day is its own page, so the importers must follow next_page;
+# rate_limit_every 3: every third admin request is a 429 the importers wait out.
 FIXTURE = {
     "page_size": 1,
+    "rate_limit_every": 3,
     "rows": [
         {"provider": "anthropic", "model": "claude-x", "day": "2026-11-01", "input_tokens": 1000, "output_tokens": 200,
          "cache_read_tokens": 300, "cache_write_tokens": 40, "cost_micros": 1_050_000},
@@ -175,3 +177,15 @@ async def test_bad_requests_are_refused_in_the_error_shape(client: Client) -> No
     assert (bad_day.status_code, bad_day.json()["error"]["param"]) == (422, "from")
     backwards = {"provider": "openai", "from": "2026-11-05", "to": "2026-11-01"}
     assert (await client.post(IMPORT, params=backwards, headers=signed())).status_code == 422
+
+
+async def test_a_provider_that_keeps_refusing_is_a_502_and_moves_no_cursor(
+    client: Client, fakellm: str, engine: AsyncEngine
+) -> None:
+    async with httpx.AsyncClient() as fake:
+        (await fake.post(f"{fakellm}/_fakellm/admin-usage", json={**FIXTURE, "rate_limit_every": 1})).raise_for_status()
+    refused = await client.post(IMPORT, params={"provider": "openai", "to": "2026-11-02"}, headers=signed())
+    assert refused.status_code == 502
+    assert (refused.json()["error"]["type"], refused.json()["error"]["param"]) == ("server_error", "provider")
+    assert "sk-admin" not in refused.text
+    assert await _imported(engine) == []

@@ -58,3 +58,11 @@ async def test_admin_key_required(client: httpx.AsyncClient) -> None:
     answer = await client.get("/v1/organization/costs", params={"start_time": "1793491200"})
     assert answer.status_code == 401
     assert answer.json()["error"]["message"]
+
+
+async def test_rate_limit_every_nth_request(client: httpx.AsyncClient) -> None:
+    await client.post("/_fakellm/admin-usage", json={"rows": ROWS, "rate_limit_every": 2})
+    params, auth = {"start_time": "1793491200"}, {"authorization": "Bearer k"}
+    statuses = [(await client.get("/v1/organization/costs", params=params, headers=auth)) for _ in range(3)]
+    assert [answer.status_code for answer in statuses] == [200, 429, 200]
+    assert statuses[1].headers["retry-after"] == "0"

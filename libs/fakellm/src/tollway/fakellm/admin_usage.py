@@ -36,10 +36,12 @@ class UsageRow(msgspec.Struct, frozen=True, kw_only=True):
 class Fixture(msgspec.Struct, frozen=True, kw_only=True):
     rows: list[UsageRow] = msgspec.field(default_factory=list)
     page_size: int | None = None  # buckets per page regardless of ``limit``: forces pagination in tests
+    rate_limit_every: int | None = None  # every n-th report request answers 429 with ``Retry-After: 0``
 
 
 # Per worker process, like the stats: tests that load rows must run one worker.
 _STATE: list[Fixture] = [Fixture()]
+_SERVED = [0]  # report requests since the fixture was loaded
 
 
 async def serve(scope: Scope, receive: Receive, send: Send) -> None:
@@ -54,6 +56,11 @@ async def serve(scope: Scope, receive: Receive, send: Send) -> None:
     headers = dict(scope["headers"])
     if not (headers.get(b"x-api-key") if provider == "anthropic" else headers.get(b"authorization")):
         await send_error(send, provider, 401, "fakellm: an admin key is required")
+        return
+    _SERVED[0] += 1
+    every = _STATE[0].rate_limit_every
+    if every and _SERVED[0] % every == 0:
+        await send_error(send, provider, 429, "fakellm: admin API rate limit", retry_after="0")
         return
     query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
     try:
@@ -70,6 +77,7 @@ async def _load(scope: Scope, receive: Receive, send: Send) -> None:
         return
     try:
         _STATE[0] = msgspec.json.decode(await read_body(receive), type=Fixture)
+        _SERVED[0] = 0
     except msgspec.DecodeError as exc:
         await send_error(send, "openai", 400, f"fakellm: bad fixture: {exc}")
         return

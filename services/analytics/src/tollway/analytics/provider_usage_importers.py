@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -13,6 +14,8 @@ from tollway.analytics.domain.provider_usage import ProviderUsage, UsageKey, mer
 _DAY = timedelta(days=1)
 _TIMEOUT = aiohttp.ClientTimeout(total=30)
 CENTS, DOLLARS = 10_000, 1_000_000  # micros per unit
+RATE_LIMIT_RETRIES = 3
+MAX_RETRY_AFTER_S = 10.0
 
 
 class ProviderUsageError(Exception):
@@ -92,14 +95,30 @@ class _AdminApi:
         query = dict(params)
         async with aiohttp.ClientSession(headers=self._headers, timeout=_TIMEOUT) as session:
             while True:
-                async with session.get(f"{self._base}{path}", params=query) as answer:
-                    if answer.status != 200:
-                        raise ProviderUsageError(self.provider, answer.status)
-                    page = msgspec.json.decode(await answer.read(), type=_Page)
+                page = await self._get(session, path, query)
                 yield page.data
                 if not page.has_more or not page.next_page:
                     return
                 query["page"] = page.next_page
+
+    async def _get(self, session: aiohttp.ClientSession, path: str, query: Mapping[str, str]) -> _Page:
+        """One page; a 429 is retried after its ``Retry-After`` (capped), a few times, before it is an error."""
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            async with session.get(f"{self._base}{path}", params=query) as answer:
+                if answer.status == 200:
+                    return msgspec.json.decode(await answer.read(), type=_Page)
+                if answer.status != 429 or attempt == RATE_LIMIT_RETRIES:
+                    raise ProviderUsageError(self.provider, answer.status)
+                wait = _seconds(answer.headers.get("retry-after"))
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _seconds(retry_after: str | None) -> float:
+    try:
+        return min(MAX_RETRY_AFTER_S, max(0.0, float(retry_after or 1)))
+    except ValueError:  # an HTTP date: wait the cap rather than parse it
+        return MAX_RETRY_AFTER_S
 
 
 class AnthropicUsageImporter(_AdminApi):
