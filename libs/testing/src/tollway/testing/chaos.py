@@ -307,7 +307,9 @@ class Report:
         return "\n".join(lines)
 
 
-async def drill(chaos: ChaosStack, faults: Sequence[Fault], window_s: float = 4.0) -> Report:
+async def drill(
+    chaos: ChaosStack, faults: Sequence[Fault], window_s: float = 4.0, recovery_bar_s: float = RECOVERY_BAR_S
+) -> Report:
     """Load the stack, inject each fault in its own window, then drain and account for every request."""
     await grant(chaos.stack, 1_000_000_000)
     load = SteadyLoad(chaos.stack)
@@ -326,7 +328,7 @@ async def drill(chaos: ChaosStack, faults: Sequence[Fault], window_s: float = 4.
         stop.set()
         await running
         await load.close()
-    return await _account(chaos, load, faults, recoveries)
+    return await _account(chaos, load, faults, recoveries, recovery_bar_s)
 
 
 async def _until_ok_after(load: SteadyLoad, since: float, within: float) -> float | None:
@@ -353,7 +355,11 @@ class Ledgers:
 
 
 async def _account(
-    chaos: ChaosStack, load: SteadyLoad, faults: Sequence[Fault], recoveries: dict[str, float | None]
+    chaos: ChaosStack,
+    load: SteadyLoad,
+    faults: Sequence[Fault],
+    recoveries: dict[str, float | None],
+    recovery_bar_s: float,
 ) -> Report:
     user, namespace = chaos.stack.user_id, f"stack{chaos.stack.offset}"
     answered = {o.request_id for o in load.outcomes if o.kind == "ok" and o.request_id}
@@ -371,7 +377,9 @@ async def _account(
         pass  # what is still missing is counted in the report
     finally:
         await engine.dispose()
-    return _report(load, faults, recoveries, seen[-1], answered)
+    report = _report(load, faults, recoveries, seen[-1], answered)
+    report.problems = _problems(report, recovery_bar_s)
+    return report
 
 
 def _report(
@@ -389,7 +397,6 @@ def _report(
     report.lost = len(answered - billed)
     report.duplicates = ledgers.debits.duplicates + ledgers.rows.duplicates
     report.unrecorded = len(events - billed) + len(events - rows)
-    report.problems = _problems(report)
     return report
 
 
@@ -404,8 +411,8 @@ def _row(load: SteadyLoad, name: str, drops: bool | None, recoveries: dict[str, 
     return Row(name, counts, recoveries.get(name), bool(drops), failures)
 
 
-def _problems(report: Report) -> list[str]:
-    """The acceptance bar: nothing lost or doubled, no 5xx but a 503 with Retry-After, back within 10 s."""
+def _problems(report: Report, recovery_bar_s: float) -> list[str]:
+    """The acceptance bar: nothing lost or doubled, no 5xx but a 503 with Retry-After, back within the bar."""
     problems = []
     if report.lost or report.duplicates or report.unrecorded:
         problems.append(f"lost {report.lost}, duplicated {report.duplicates}, unrecorded {report.unrecorded}")
@@ -414,8 +421,8 @@ def _problems(report: Report) -> list[str]:
             problems.append(f"{row.fault}: {row.counts['bad']} answers were a 5xx other than 503 + Retry-After")
         if not row.drops_connections and (row.counts["refused"] or row.counts["cut"]):
             problems.append(f"{row.fault}: {row.counts['refused']} refused, {row.counts['cut']} cut")
-        if row.fault != "steady" and (row.recovery_s is None or row.recovery_s > RECOVERY_BAR_S):
-            problems.append(f"{row.fault}: not recovered within {RECOVERY_BAR_S:.0f} s ({row.recovery_s})")
+        if row.fault != "steady" and (row.recovery_s is None or row.recovery_s > recovery_bar_s):
+            problems.append(f"{row.fault}: not recovered within {recovery_bar_s:.0f} s ({row.recovery_s})")
     return problems
 
 
