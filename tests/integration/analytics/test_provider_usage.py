@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,6 +20,7 @@ from tollway.analytics.app import create_app
 from tollway.analytics.db.repositories import SqlAlchemyRequestLog
 from tollway.analytics.db.tables import messaging, provider_usage
 from tollway.analytics.settings import AnalyticsSettings
+from tollway.analytics.usage_import_role import import_all
 from tollway.contracts import ReconciliationDriftedV1, decode
 from tollway.platform.identity import Identity, Role, sign_identity
 from tollway.platform.messaging import Namespace
@@ -59,12 +60,8 @@ def fakellm() -> Iterator[str]:
 
 
 @pytest.fixture
-async def client(
-    database_url: str, test_infra: LocalInfra, namespace: Namespace, nc: NatsClient, fakellm: str
-) -> AsyncIterator[Client]:
-    async with httpx.AsyncClient() as fake:
-        (await fake.post(f"{fakellm}/_fakellm/admin-usage", json=FIXTURE)).raise_for_status()
-    settings = AnalyticsSettings(
+def settings(database_url: str, test_infra: LocalInfra, namespace: Namespace, fakellm: str) -> AnalyticsSettings:
+    return AnalyticsSettings(
         database_url=database_url,
         nats_url=test_infra.nats_url,
         namespace=namespace.prefix,
@@ -74,6 +71,12 @@ async def client(
         openai_admin_url=fakellm,
         openai_admin_key="sk-admin-test",
     )
+
+
+@pytest.fixture
+async def client(settings: AnalyticsSettings, nc: NatsClient, fakellm: str) -> AsyncIterator[Client]:
+    async with httpx.AsyncClient() as fake:
+        (await fake.post(f"{fakellm}/_fakellm/admin-usage", json=FIXTURE)).raise_for_status()
     async with AsyncTestClient(create_app(settings)) as started:
         yield started
 
@@ -189,3 +192,19 @@ async def test_a_provider_that_keeps_refusing_is_a_502_and_moves_no_cursor(
     assert (refused.json()["error"]["type"], refused.json()["error"]["param"]) == ("server_error", "provider")
     assert "sk-admin" not in refused.text
     assert await _imported(engine) == []
+
+
+async def test_the_import_usage_role_imports_every_configured_provider_from_its_cursor(
+    client: Client, settings: AnalyticsSettings
+) -> None:
+    for provider in ("anthropic", "openai"):
+        params = {"provider": provider, "from": "2026-11-01", "to": "2026-11-01"}
+        assert (await client.post(IMPORT, params=params, headers=signed())).status_code == 200
+    results = await import_all(settings)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    assert [(r.provider, r.start.isoformat(), r.end, r.cursor) for r in results] == [
+        ("anthropic", "2026-11-01", yesterday, yesterday),
+        ("openai", "2026-11-01", yesterday, yesterday),
+    ]
+    assert sum(r.rows for r in results) == 3  # 11-01 again (anthropic and openai) and anthropic's 11-02
+    assert (results[0].changed, results[1].changed) == (1, 0)

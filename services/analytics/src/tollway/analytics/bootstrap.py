@@ -71,6 +71,9 @@ class UsageImporters:
     def get(self, provider: str) -> ProviderUsageImporter | None:
         return self._by_name.get(provider)
 
+    def all(self) -> list[ProviderUsageImporter]:
+        return list(self._by_name.values())
+
 
 def usage_importers(settings: AnalyticsSettings) -> UsageImporters:
     importers: list[ProviderUsageImporter] = []
