@@ -23,7 +23,7 @@ const PROVIDERS = [
   { label: "provider", value: (p) => p.provider || "—" },
   { label: "requests", value: (p) => count(p.requests), num: true },
   { label: "failures", value: (p) => count(p.failures), num: true },
-  { label: "success", value: (p) => (p.success_rate == null ? "—" : `${(p.success_rate * 100).toFixed(1)} %`), num: true },
+  { label: "success", value: (p) => (p.success_rate == null ? "—" : `${p.success_rate.toFixed(1)} %`), num: true }, // already a percentage
   { label: "p95 latency", value: (p) => (p.p95_latency_ms == null ? "—" : `${count(p.p95_latency_ms)} ms`), num: true },
   { label: "spend", value: (p) => usd(p.cost_usd), num: true },
 ];
