@@ -278,7 +278,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run the whole Tollway stack locally.")
     parser.add_argument("--workers", type=int, default=1, help="granian workers per service")
     parser.add_argument("--replicas", type=int, default=1, help="processes of every serve/worker/relay role")
-    parser.add_argument("--ready-timeout", type=float, default=60.0)
+    parser.add_argument("--ready-timeout", type=float, default=120.0, help="seconds to wait for every /ready")
     parser.add_argument(
         "--restart-crashed",
         action="store_true",

@@ -1,7 +1,7 @@
 """``make run``'s supervisor brings every service and the fake upstream to ready and stops cleanly.
 
 How fast is not asserted here (a loaded CI machine boots it several times slower than an idle one); the banner
-prints the boot time, and ``make run`` gives up after its ``--ready-timeout`` (60 s by default).
+prints the boot time, and ``make run`` gives up after its ``--ready-timeout`` (120 s by default).
 """
 
 from __future__ import annotations
