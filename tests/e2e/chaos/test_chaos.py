@@ -15,7 +15,7 @@ import pytest
 from tollway.testing.chaos import SHORT, ChaosStack, chaos_stack, drill
 from tollway.testing.processes import assert_billing_verifies, service_env
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chaos")]
+pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

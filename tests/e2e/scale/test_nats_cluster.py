@@ -38,7 +38,7 @@ from tollway.testing.infra import LocalInfra
 from tollway.testing.processes import assert_billing_verifies, eventually, service_env
 from tollway.testing.stack import RunningStack, running_stack
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nats_cluster")]
+pytestmark = [pytest.mark.slow]
 
 BEFORE_KILL = 200  # requests, then the kill lands once 50 more debits are in
 AFTER_KILL = 400

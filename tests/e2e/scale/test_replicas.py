@@ -29,7 +29,7 @@ from tollway.testing.infra import LocalInfra
 from tollway.testing.processes import assert_billing_verifies, eventually, service_env
 from tollway.testing.stack import RunningStack, running_stack
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("replicas")]
+pytestmark = [pytest.mark.slow]
 
 REPLICAS = 2
 PER_GATEWAY = 300

@@ -29,7 +29,7 @@ from tollway.testing.processes import (
 from tollway.testing.recorded import analytics_rows, completed_events, debits
 from tollway.testing.stack import RunningStack
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("money_path")]
+pytestmark = [pytest.mark.slow]
 
 REQUESTS = 2_000
 PART = 250  # requests per part of the load; a kill lands inside every part but the last of each phase

@@ -44,7 +44,7 @@ from tollway.testing.processes import (
 )
 from tollway.testing.stack import DEV_SECRET, RunningStack, wait_http
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("money_path"), pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 REQUESTS = int(os.environ.get("TOLLWAY_ROUTER_KILLS_REQUESTS", "2000"))  # fewer while working on the test
 KILLS = 3
