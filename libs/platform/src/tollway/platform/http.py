@@ -112,6 +112,33 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     )
 
 
+# The OpenAI error shape's ``type`` and ``code`` by status, for the internal services' own error answers.
+_ERROR_KINDS = {
+    400: ("invalid_request_error", "invalid_request"),
+    401: ("authentication_error", "unauthorized"),
+    403: ("permission_error", "forbidden"),
+    404: ("invalid_request_error", "not_found"),
+    405: ("invalid_request_error", "method_not_allowed"),
+    409: ("invalid_request_error", "conflict"),
+    422: ("invalid_request_error", "invalid_parameter"),
+}
+
+
+def error_response(
+    status: int, message: str, *, param: str | None = None, headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
+    """``{"error": {"message", "type", "param", "code"}}`` with the status's type and code; never a traceback."""
+    error_type, code = _ERROR_KINDS.get(status, ("server_error" if status >= 500 else "invalid_request_error", "error"))
+    body = {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+    return Response(body, status_code=status, headers=headers)
+
+
+def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Exception handler of last resort: logged with its traceback for operators, a plain 500 for the client."""
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal error")
+
+
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # Logged with its traceback for operators; the client gets a plain body, never the traceback.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

@@ -10,24 +10,9 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from tollway.analytics.domain.queries import InvalidQueryError
+from tollway.platform.http import error_response, unexpected_error
 
 log = logging.getLogger(__name__)
-
-_KINDS = {
-    401: ("authentication_error", "unauthorized"),
-    403: ("permission_error", "forbidden"),
-    404: ("invalid_request_error", "not_found"),
-    405: ("invalid_request_error", "method_not_allowed"),
-    422: ("invalid_request_error", "invalid_parameter"),
-}
-
-
-def error_response(
-    status: int, message: str, *, param: str | None = None, headers: dict[str, str] | None = None
-) -> Response[dict[str, Any]]:
-    error_type, code = _KINDS.get(status, ("server_error" if status >= 500 else "invalid_request_error", "error"))
-    body = {"error": {"message": message, "type": error_type, "param": param, "code": code}}
-    return Response(body, status_code=status, headers=headers)
 
 
 def on_invalid_query(request: Request[Any, Any, Any], exc: InvalidQueryError) -> Response[dict[str, Any]]:
@@ -43,14 +28,8 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     return error_response(exc.status_code, exc.detail, headers=exc.headers)
 
 
-def on_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    # Logged with its traceback for operators; the client gets the plain error shape.
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal error")
-
-
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     InvalidQueryError: on_invalid_query,
     HTTPException: on_http_error,
-    Exception: on_unexpected_error,
+    Exception: unexpected_error,
 }

@@ -11,13 +11,14 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from tollway.analytics import handlers
-from tollway.analytics.api.errors import EXCEPTION_HANDLERS, error_response
+from tollway.analytics.api.errors import EXCEPTION_HANDLERS
 from tollway.analytics.api.usage import require_admin
 from tollway.analytics.bootstrap import UsageImporters, provide_importers, provide_provider_usage
 from tollway.analytics.domain.provider_usage import ImportResult, ReconciliationLine
 from tollway.analytics.domain.queries import InvalidQueryError
 from tollway.analytics.ports import ProviderUsageStore
 from tollway.analytics.provider_usage_importers import ProviderUsageError
+from tollway.platform.http import error_response
 
 Store = NamedDependency[ProviderUsageStore]
 Importers = NamedDependency[UsageImporters]
