@@ -26,22 +26,15 @@ KINDS = ("unit", "contract", "integration", "e2e")
 # An e2e test's first setup boots a whole stack (a dozen Python processes); on a 2-core CI machine that runs
 # other suites beside it, the boot alone can take minutes, so e2e tests get this budget instead of the default.
 E2E_TIMEOUT_S = 420
-# Every e2e test runs on one xdist worker, one stack at a time: two stacks, a browser and the other suites at once
-# put a 2-core machine at a load of 20+, where kill drills and recovery bars measure the machine, not the code.
-E2E_GROUP = "e2e"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist turns the group into the test id
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        parts = Path(str(item.path)).parts
-        for kind in KINDS:
-            if kind in parts:
-                item.add_marker(getattr(pytest.mark, kind))
-        if "e2e" in parts:
-            item.add_marker(pytest.mark.xdist_group(E2E_GROUP))
-            if item.get_closest_marker("timeout") is None:
-                item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S))
+def pytest_itemcollected(item: pytest.Item) -> None:
+    parts = Path(str(item.path)).parts
+    for kind in KINDS:
+        if kind in parts:
+            item.add_marker(getattr(pytest.mark, kind))
+    if "e2e" in parts and item.get_closest_marker("timeout") is None:
+        item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
