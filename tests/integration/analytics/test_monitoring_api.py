@@ -24,7 +24,6 @@ from tollway.platform.messaging import Namespace
 from tollway.testing.infra import LocalInfra
 
 SECRET = "analytics-monitor-secret"
-NOW = datetime.now(UTC)
 Client = AsyncTestClient[Litestar]
 
 
@@ -53,7 +52,9 @@ async def client(
 async def seed(log: SqlAlchemyRequestLog, events: Any) -> None:
     """This hour: 10 served by openai (u1/k1, latency 100..1000 ms), 2 by bedrock as fallback (u2/k2, streamed),
     1 anonymous, 1 with a user but no key, 1 failed; yesterday: 3 more on openai."""
-    now = NOW.replace(minute=0, second=0, microsecond=0)  # inside the current hour, whatever the clock says
+    # Inside the current hour, whatever the clock says: read when the test runs, not when the module was imported
+    # (a long run crossed an hour between the two, and the 1-hour window missed the rows).
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     done = [
         *(
             events.completed(i, occurred_at=now, latency_ms=100 * (i + 1), ttft_ms=None, completion_tokens=50)
@@ -222,7 +223,8 @@ async def test_tracking_quality_separates_anonymous_from_missing_keys(client: Cl
 
 async def test_tracking_trend_has_every_day(client: Client) -> None:
     body = await get(client, "/admin/v1/tracking/trend", days="3")
-    assert [day["date"] for day in body["data"]] == [str(NOW.date() - timedelta(days=n)) for n in (2, 1, 0)]
+    today = datetime.now(UTC).date()
+    assert [day["date"] for day in body["data"]] == [str(today - timedelta(days=n)) for n in (2, 1, 0)]
     assert body["summary"]["total_requests"] == 18
     assert body["data"][0]["total_requests"] == 0
 
