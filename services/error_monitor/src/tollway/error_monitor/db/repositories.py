@@ -243,7 +243,8 @@ async def resolve(
             .values(
                 status="resolved",
                 ended_at=func.greatest(at, c.started_at),
-                duration_seconds=func.greatest(func.extract("epoch", at - c.started_at), 0).cast(
+                # floor, as the event does: a cast would round 1.6 s up to 2 and the row and the event disagree
+                duration_seconds=func.greatest(func.floor(func.extract("epoch", at - c.started_at)), 0).cast(
                     incidents.c.duration_seconds.type
                 ),
                 resolved_by=resolved_by,
