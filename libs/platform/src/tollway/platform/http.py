@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import asyncpg.exceptions
+import asyncpg.exceptions._base
 from litestar import Litestar, Request, Response, Router
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
@@ -14,6 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import ASGIApp, ControllerRouterHandler
+from sqlalchemy.exc import DBAPIError
 
 from tollway.platform.fleet_metrics import fleet_gauges
 from tollway.platform.health import HealthController, MetricsController
@@ -68,7 +71,11 @@ def service_app(
         lifespan=[lifespan],
         middleware=[prometheus.middleware],
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/health", "/ready", "/metrics"]))],
-        exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
+        exception_handlers={
+            HTTPException: _http_error,
+            DBAPIError: unstorable_value_error,
+            Exception: unexpected_error,
+        },
         debug=False,
         request_class=JsonSafeRequest,
     )
@@ -139,10 +146,27 @@ def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return error_response(500, "internal error")
 
 
-def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    # Logged with its traceback for operators; the client gets a plain body, never the traceback.
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return Response({"error": {"message": "internal error", "type": "server_error", "code": 500}}, status_code=500)
+def unstorable_value_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    """A value the database refuses to take is the caller's 400; any other database failure is a 500.
+
+    Postgres' SQLSTATE class 22 ("data exception": a NUL in text, a number too large) and asyncpg's own refusal to
+    encode an argument (a time that leaves years 1-9999 in UTC) are caused by the value alone, and every value a
+    query carries came from the request or was derived from it. Validating each field for them would repeat the
+    database's own rules on every route.
+    """
+    if not _is_data_exception(exc):
+        return unexpected_error(request, exc)
+    log.warning("refused a value the database cannot store on %s %s", request.method, request.url.path)
+    return error_response(400, "a value in the request cannot be stored (text with a NUL byte, or out of range)")
+
+
+def _is_data_exception(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, asyncpg.exceptions.DataError | asyncpg.exceptions._base.DataError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def caller_identity(request: Request[Any, Any, Any]) -> Identity:
