@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 from contextlib import AsyncExitStack
 
 import httpx2
@@ -74,6 +75,7 @@ async def test_200_concurrent_requests_over_3_replicas_never_spend_beyond_the_bo
         await asyncio.gather(*billing.pending)
 
     admitted_cost = sum(call.cost_micros for call in fake_router.calls)
+    assert set(statuses) == {200, 402}, Counter(statuses)
     assert statuses.count(200) == len(fake_router.calls) > 0
     assert statuses.count(402) == 200 - len(fake_router.calls) > 0
     assert admitted_cost <= BALANCE + max_cost  # the bound; every reported cost is <= its hold here, so in fact:

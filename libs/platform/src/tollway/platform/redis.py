@@ -1,12 +1,15 @@
-"""Redis client lifespan (one server or a Redis Cluster) and the ``<service>:<entity>:<id>`` key convention."""
+"""Redis clients (one server or a Redis Cluster), Lua scripts on them, and the ``<service>:<entity>:<id>`` key names."""
 
 from __future__ import annotations
 
-from typing import TypeAlias
+import hashlib
+from collections.abc import Sequence
+from typing import Any, TypeAlias
 from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.exceptions import NoScriptError
 
 RedisClient: TypeAlias = Redis | RedisCluster
 CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}  # scheme -> TLS
@@ -47,7 +50,31 @@ def open_redis_cluster(url: str, *, max_connections: int = 256) -> RedisCluster:
         max_connections=max_connections,
         decode_responses=False,
         health_check_interval=30,
+        # A MOVED reply only repoints its slot. By default every fifth MOVED closes the whole client, which drops
+        # the connections other requests are reading from; under load that cascaded into errors on every node.
+        reinitialize_steps=0,
     )
+
+
+class LuaScript:
+    """A Lua script run with ``EVALSHA``; on ``NOSCRIPT`` (after a restart, a failover, ``SCRIPT FLUSH``) with ``EVAL``.
+
+    ``EVAL`` runs the script on its keys' node and caches it there: one more round trip for that call only. redis-py's
+    own ``Script`` answers ``NOSCRIPT`` with ``SCRIPT LOAD`` broadcast to every node of a cluster; a burst of first
+    calls then opened connections to all nodes at once, and on a loaded machine redis-py's cluster client broke in
+    that broadcast (an ``AttributeError`` on a half-open connection), which reached clients as 500s.
+    """
+
+    def __init__(self, redis: RedisClient, source: str) -> None:
+        self._redis = redis
+        self._source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts by their SHA-1
+
+    async def __call__(self, keys: Sequence[str], args: Sequence[str | int | float]) -> Any:
+        try:
+            return await self._redis.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await self._redis.eval(self._source, len(keys), *keys, *args)
 
 
 def _node(address: str) -> ClusterNode:

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from tollway.gateway.domain.admission import AdmissionPlan, Budget, BudgetWindow, Decision, Outcome, WindowState
 from tollway.gateway.domain.ratelimits import Kind, Window
 from tollway.gateway.domain.rejections import ServiceUnavailableError
-from tollway.platform.redis import RedisClient, RedisKeys
+from tollway.platform.redis import LuaScript, RedisClient, RedisKeys
 
 log = logging.getLogger(__name__)
 NO_CREDIT_GATE = -1
@@ -27,8 +27,7 @@ BUDGET_TTL_MS: dict[BudgetWindow, int] = {"day": 2 * DAY_MS, "month": 32 * DAY_M
 class RedisAdmission:
     """The ``Admission`` port on Redis: GCRA windows and per-account holds, all keys of a call in one slot.
 
-    Scripts are registered with ``register_script``: redis-py sends ``EVALSHA`` and, on ``NOSCRIPT`` (the script
-    cache is empty after a Redis restart, a failover or ``SCRIPT FLUSH``), loads the script and retries.
+    Scripts run as ``LuaScript``: ``EVALSHA``, and ``EVAL`` on the keys' node when Redis has lost its script cache.
     """
 
     def __init__(
@@ -43,9 +42,9 @@ class RedisAdmission:
     ) -> None:
         self._keys = keys
         self._redis = redis
-        self._admit = redis.register_script(_LUA.joinpath("admit.lua").read_text())
-        self._settle = redis.register_script(_LUA.joinpath("settle.lua").read_text())
-        self._peek = redis.register_script(_LUA.joinpath("peek.lua").read_text())
+        self._admit = LuaScript(redis, _LUA.joinpath("admit.lua").read_text())
+        self._settle = LuaScript(redis, _LUA.joinpath("settle.lua").read_text())
+        self._peek = LuaScript(redis, _LUA.joinpath("peek.lua").read_text())
         self._hold_ttl_ms = hold_ttl_ms
         self._settle_ms = settle_ms
         self._key_ttl_ms = max(hold_ttl_ms, settle_ms) + 60_000

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from redis.exceptions import RedisError
 
 from tollway.inference_router.domain.strategies import EWMA_ALPHA, DeploymentLoad
-from tollway.platform.redis import RedisClient, RedisKeys
+from tollway.platform.redis import LuaScript, RedisClient, RedisKeys
 
 log = logging.getLogger(__name__)
 SLOT_TAG = "load"
@@ -37,7 +37,7 @@ class RedisDeploymentLoad:
         self._redis = redis
         self._keys = keys
         self._stale_s = stale_s
-        self._ewma = redis.register_script(_EWMA)
+        self._ewma = LuaScript(redis, _EWMA)
 
     def _name(self, kind: str, key: str) -> str:
         return self._keys.tagged(kind, SLOT_TAG, key)
