@@ -100,3 +100,38 @@ async def test_republishing_the_same_row_is_deduplicated_by_jetstream(
     assert not first.duplicate
     assert second.duplicate
     assert await stream_count(nc, namespace) == 1
+
+
+async def published_within(engine: AsyncEngine, seconds: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if await unsent(engine) == 0:
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_an_idle_relay_is_woken_by_the_commit_and_again_after_losing_its_listener(
+    engine: AsyncEngine, nc: NatsClient, namespace: Namespace
+) -> None:
+    await ensure_stream(nc.jetstream(), ROUTER_STREAM, namespace)
+    relay = OutboxRelay(engine, router.outbox, JetStreamPublisher(nc.jetstream(), namespace), idle_poll_s=60)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(0.5)  # idle: it would not poll again for a minute
+        await stage(engine, 0, 5)
+        woken = await published_within(engine, 2.0)
+        async with engine.connect() as conn:  # Postgres drops the listening backend (a restart, an operator)
+            terminate = "select pg_terminate_backend(pid) from pg_stat_activity where query like 'LISTEN%'"
+            terminated = len((await conn.exec_driver_sql(terminate)).all())
+        await asyncio.sleep(0.5)
+        await stage(engine, 5, 5)
+        woken_again = await published_within(engine, 2.0)
+    finally:
+        stop.set()
+        await task
+
+    assert terminated >= 1  # it was listening, not polling
+    assert (woken, woken_again) == (True, True)
+    assert await stream_count(nc, namespace) == 10

@@ -12,6 +12,7 @@ from sqlalchemy import Row, Select, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from tollway.contracts import Event, encode, subject_of
+from tollway.platform.messaging.outbox_wakeups import OutboxWakeups, notify_relays
 from tollway.platform.messaging.publisher import JetStreamPublisher
 from tollway.platform.telemetry import inject_trace_context
 
@@ -43,6 +44,7 @@ async def add_to_outbox(
     rows = [outbox_row(*item) if isinstance(item, tuple) else outbox_row(item) for item in events]
     if rows:
         await db.execute(outbox.insert(), rows)
+        await db.execute(notify_relays(outbox))
 
 
 class OutboxRelay:
@@ -51,6 +53,9 @@ class OutboxRelay:
     Rows are claimed with ``FOR UPDATE SKIP LOCKED`` inside the relay's transaction, so several relays share the
     work and a relay killed mid-batch leaves its rows unsent; the next one republishes them with the same
     ``Nats-Msg-Id`` (JetStream drops the copy inside the duplicate window, consumers' inboxes after it).
+
+    An idle relay sleeps until a writer's commit notifies it (``OutboxWakeups``), looking anyway every
+    ``idle_poll_s``; without a listening connection it polls every ``idle_sleep_s``.
     """
 
     def __init__(
@@ -61,6 +66,7 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         idle_sleep_s: float = 0.05,
+        idle_poll_s: float = 5.0,
         retention: timedelta = timedelta(days=7),
     ) -> None:
         self._engine = engine
@@ -68,20 +74,32 @@ class OutboxRelay:
         self._publisher = publisher
         self._batch_size = batch_size
         self._idle_sleep_s = idle_sleep_s
+        self._idle_poll_s = idle_poll_s
         self._retention = retention
+        self._wakeups = OutboxWakeups(engine, outbox)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; survives Postgres and NATS outages by backing off and retrying."""
         backoff = self._idle_sleep_s
-        while not stop.is_set():
-            try:
-                result = await self.relay_once()
-            except Exception:
-                log.exception("outbox relay batch failed; retrying")
-                result = RelayResult(0, 1)
-            backoff = min(backoff * 2, 5.0) if result.failed and not result.sent else self._idle_sleep_s
-            if result.sent < self._batch_size:
-                await _sleep_or_stop(stop, backoff)
+        try:
+            while not stop.is_set():
+                listening = await self._wakeups.ensure_listening()
+                self._wakeups.event.clear()  # a commit from here on wakes the wait below
+                try:
+                    result = await self.relay_once()
+                except Exception:
+                    log.exception("outbox relay batch failed; retrying")
+                    result = RelayResult(0, 1)
+                if result.failed and not result.sent:
+                    backoff = min(backoff * 2, 5.0)
+                    await _sleep_or_stop(stop, backoff)
+                    continue
+                backoff = self._idle_sleep_s
+                if result.sent < self._batch_size:
+                    idle = self._idle_poll_s if listening else self._idle_sleep_s
+                    await _sleep_or_stop(stop, idle, self._wakeups.event)
+        finally:
+            await self._wakeups.close()
 
     async def relay_once(self) -> RelayResult:
         """Publish one batch; returns how many rows were marked sent and how many failed."""
@@ -132,8 +150,12 @@ class OutboxRelay:
             log.warning("outbox: %d of %d publishes failed; will retry", len(failed), len(sent) + len(failed))
 
 
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> None:
+    waits = [asyncio.ensure_future(stop.wait())]
+    if wake is not None:
+        waits.append(asyncio.ensure_future(wake.wait()))
     try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        return
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tollway.contracts import Event
 from tollway.platform.messaging.outbox import outbox_row
+from tollway.platform.messaging.outbox_wakeups import notify_relays
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +84,4 @@ class GroupCommitOutbox:
     async def _insert(self, rows: Sequence[dict[str, object]]) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(self._outbox.insert(), list(rows))
+            await conn.execute(notify_relays(self._outbox))
