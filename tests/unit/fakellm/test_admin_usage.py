@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from tollway.fakellm.admin_usage import ANTHROPIC_COST, ANTHROPIC_USAGE
 from tollway.fakellm.asgi import app
 
 ROWS = [
@@ -66,3 +68,49 @@ async def test_rate_limit_every_nth_request(client: httpx.AsyncClient) -> None:
     statuses = [(await client.get("/v1/organization/costs", params=params, headers=auth)) for _ in range(3)]
     assert [answer.status_code for answer in statuses] == [200, 429, 200]
     assert statuses[1].headers["retry-after"] == "0"
+
+
+PRICES = {
+    "fake-gpt": {"input": 2_500_000, "output": 10_000_000},
+    "fake-claude-haiku": {"input": 800_000, "output": 4_000_000, "cache_read": 80_000, "cache_write": 1_000_000},
+}
+
+
+async def test_served_usage_is_reported_priced_per_request_and_can_be_overreported() -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://fake") as c:
+        await c.post("/_fakellm/reset")
+        prompt = [{"role": "user", "content": "x" * 4000}]  # 1000 prompt tokens; 20 completion tokens
+        for _ in range(3):
+            served = await c.post("/v1/chat/completions", json={"model": "fake-gpt", "messages": prompt})
+            assert served.status_code == 200
+        haiku = {"model": "fake-claude-haiku+cache_read=10+cache_write=4", "messages": prompt, "max_tokens": 50}
+        assert (await c.post("/v1/messages", json=haiku)).status_code == 200
+        failed = {"model": "fake-gpt+status=503", "messages": prompt}
+        assert (await c.post("/v1/chat/completions", json=failed)).status_code == 503  # not served, not billed
+        try:
+            await c.post("/_fakellm/admin-usage", json={"served_prices": PRICES})
+            today = datetime.now(UTC).date()
+            start = int(datetime.combine(today, time(), UTC).timestamp())
+            params = {"start_time": str(start), "end_time": str(start + 86_400), "group_by": "model"}
+            auth = {"authorization": "Bearer sk-admin"}
+            usage = (await c.get("/v1/organization/usage/completions", params=params, headers=auth)).json()
+            (result,) = usage["data"][0]["results"]
+            assert (result["model"], result["input_tokens"], result["output_tokens"]) == ("fake-gpt", 3000, 60)
+            costs = (await c.get("/v1/organization/costs", params=params, headers=auth)).json()
+            assert costs["data"][0]["results"][0]["amount"]["value"] == 3 * 2700 / 1_000_000
+            window = {"starting_at": f"{today}T00:00:00Z", "ending_at": f"{today + timedelta(days=1)}T00:00:00Z"}
+            key = {"x-api-key": "k"}
+            (claude,) = (await c.get(ANTHROPIC_USAGE, params=window, headers=key)).json()["data"][0]["results"]
+            assert (claude["uncached_input_tokens"], claude["cache_read_input_tokens"]) == (1000, 10)
+            assert claude["cache_creation"]["ephemeral_5m_input_tokens"] == 4
+            (cost,) = (await c.get(ANTHROPIC_COST, params=window, headers=key)).json()["data"][0]["results"]
+            assert cost["amount"] == "0.0885"  # cents: ceil(1000 * 0.8 + 10 * 0.08 + 4 * 1 + 20 * 4) = 885 micros
+
+            await c.post("/_fakellm/admin-usage", json={"served_prices": PRICES, "overreport_percent": 5})
+            usage = (await c.get("/v1/organization/usage/completions", params=params, headers=auth)).json()
+            assert usage["data"][0]["results"][0]["input_tokens"] == 3150
+            costs = (await c.get("/v1/organization/costs", params=params, headers=auth)).json()
+            assert costs["data"][0]["results"][0]["amount"]["value"] == 8505 / 1_000_000
+        finally:
+            await c.post("/_fakellm/admin-usage", json={})
+            await c.post("/_fakellm/reset")

@@ -10,6 +10,7 @@ import msgspec
 
 from tollway.fakellm.errors import Provider
 from tollway.fakellm.responses import Receive, Scope, Send, read_body, send_error, send_json
+from tollway.fakellm.served_usage import SERVED, Prices
 
 CONTROL_PATH = "/_fakellm/admin-usage"
 ANTHROPIC_USAGE = "/v1/organizations/usage_report/messages"
@@ -37,6 +38,9 @@ class Fixture(msgspec.Struct, frozen=True, kw_only=True):
     rows: list[UsageRow] = msgspec.field(default_factory=list)
     page_size: int | None = None  # buckets per page regardless of ``limit``: forces pagination in tests
     rate_limit_every: int | None = None  # every n-th report request answers 429 with ``Retry-After: 0``
+    # Also report what this process served (chat completions as OpenAI, messages as Anthropic), priced per model.
+    served_prices: dict[str, Prices] | None = None
+    overreport_percent: int = 0  # served usage and cost reported this much higher: a provider that over-bills
 
 
 # Per worker process, like the stats: tests that load rows must run one worker.
@@ -97,7 +101,27 @@ def _days(start: date, end: date) -> list[date]:
 
 
 def _rows(provider: str, day: date) -> list[UsageRow]:
-    return sorted((r for r in _STATE[0].rows if r.provider == provider and r.day == day), key=lambda r: r.model)
+    found = [r for r in _STATE[0].rows if r.provider == provider and r.day == day]
+    return sorted(found + _served(provider, day), key=lambda r: r.model)
+
+
+def _served(provider: str, day: date) -> list[UsageRow]:
+    fixture = _STATE[0]
+    if fixture.served_prices is None:
+        return []
+    return [
+        UsageRow(
+            provider=provider,
+            model=s.model,
+            day=day,
+            input_tokens=s.tokens.input,
+            output_tokens=s.tokens.output,
+            cache_read_tokens=s.tokens.cache_read,
+            cache_write_tokens=s.tokens.cache_write,
+            cost_micros=s.cost_micros,
+        )
+        for s in SERVED.totals(provider, day, fixture.served_prices, fixture.overreport_percent)
+    ]
 
 
 def _iso(day: date) -> str:

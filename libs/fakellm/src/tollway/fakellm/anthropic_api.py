@@ -9,6 +9,7 @@ from tollway.fakellm.controls import Controls
 from tollway.fakellm.exchange import Admitted, Incoming, admit
 from tollway.fakellm.identifiers import new_id
 from tollway.fakellm.responses import Send, send_json, send_stream
+from tollway.fakellm.served_usage import SERVED, Tokens
 from tollway.fakellm.sse import event_prefix, named_event
 from tollway.fakellm.tokens import completion_text, text_chars, token_piece
 
@@ -48,6 +49,13 @@ async def messages(incoming: Incoming, send: Send, defaults: Controls) -> None:
     request, context = admitted
     chars = text_chars(request.system) + sum(text_chars(message.content) for message in request.messages)
     answer = plan_answer(context.controls, chars, request.max_tokens, _requested_tool(request))
+    controls = context.controls
+    writes = controls.cache_write_tokens + controls.cache_write_1h_tokens
+    SERVED.note(
+        "anthropic",
+        context.model,
+        Tokens(answer.prompt_tokens, answer.output_tokens, controls.cache_read_tokens, writes),
+    )
     if request.stream:
         await send_stream(send, incoming.receive, _events(answer, context), 3, context.controls)
     else:

@@ -8,6 +8,7 @@ from tollway.fakellm.errors import provider_for_path
 from tollway.fakellm.exchange import Incoming
 from tollway.fakellm.recording import RECORDER
 from tollway.fakellm.responses import Receive, Scope, Send, read_body, send_error, send_json
+from tollway.fakellm.served_usage import SERVED
 from tollway.fakellm.settings import default_controls
 
 Route = Callable[[Incoming, Send], Awaitable[None]]
@@ -33,6 +34,7 @@ async def _last_requests(incoming: Incoming, send: Send) -> None:
 
 async def _reset(incoming: Incoming, send: Send) -> None:
     RECORDER.reset()
+    SERVED.reset()
     await send_json(send, 200, b'{"reset":true}')
 
 

@@ -10,6 +10,7 @@ from tollway.fakellm.controls import Controls
 from tollway.fakellm.exchange import Admitted, Incoming, admit
 from tollway.fakellm.identifiers import new_id
 from tollway.fakellm.responses import Send, send_json, send_stream
+from tollway.fakellm.served_usage import SERVED, Tokens
 from tollway.fakellm.sse import DONE
 from tollway.fakellm.tokens import completion_text, text_chars, token_piece
 
@@ -69,6 +70,9 @@ async def chat_completions(incoming: Incoming, send: Send, defaults: Controls) -
     chars = sum(text_chars(message.content) for message in request.messages)
     max_tokens = request.max_completion_tokens if request.max_completion_tokens is not None else request.max_tokens
     answer = plan_answer(context.controls, chars, max_tokens, _requested_tool(request))
+    SERVED.note(
+        "openai", context.model, Tokens(answer.prompt_tokens, answer.output_tokens, context.controls.cache_read_tokens)
+    )
     if request.stream:
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         events = _chunks(answer, context, include_usage)
