@@ -13,6 +13,6 @@ SERVICE = "error_monitor"
 
 
 def create_app(settings: ErrorMonitorSettings) -> Litestar:
-    app = service_app(SERVICE, settings, [monitor_router()], redis=False)
+    app = service_app(SERVICE, settings, [monitor_router()], redis=False, http=True)
     app.on_startup.append(build_store)
     return app

@@ -18,6 +18,14 @@ from tollway.error_monitor.domain.incidents import (
     attempts_of_failed,
 )
 from tollway.error_monitor.domain.records import from_failed_request, from_report
+from tollway.error_monitor.domain.suggestions import (
+    RECENT_OCCURRENCES,
+    FixSuggestion,
+    SuggestionsNotConfiguredError,
+    fix_prompt,
+    new_suggestion_id,
+    replayed,
+)
 from tollway.error_monitor.domain.views import (
     MAX_LIMIT,
     TOP,
@@ -32,7 +40,7 @@ from tollway.error_monitor.domain.views import (
     by_severity_then_count,
     statistics,
 )
-from tollway.error_monitor.ports import ErrorLog, MonitorStore
+from tollway.error_monitor.ports import ErrorLog, FixAdvisor, MonitorStore, SuggestionStore
 
 LOGS_ANALYSED = 10_000
 
@@ -142,3 +150,49 @@ async def resolve_incident(
         return resolved
     await get_incident(store, incident_id)  # raises when unknown
     raise AlreadyResolvedError(f"incident {incident_id} is already resolved")
+
+
+async def suggest_fix(
+    store: MonitorStore,
+    suggestions: SuggestionStore,
+    advisor: FixAdvisor | None,
+    *,
+    pattern_id: str,
+    requested_by: str,
+    idempotency_key: str | None,
+    now: datetime,
+) -> tuple[FixSuggestion, bool]:
+    """Ask the configured model about a pattern and keep its advice; ``True`` when it is a replay under the key.
+
+    A key seen before returns what was stored under it without asking again.
+    """
+    if advisor is None:
+        raise SuggestionsNotConfiguredError
+    if idempotency_key is not None and (stored := await suggestions.by_key(idempotency_key)) is not None:
+        return replayed(stored, pattern_id), True
+    pattern = await store.pattern(pattern_id)
+    if pattern is None:
+        raise NotFoundError(f"no error pattern {pattern_id}")
+    recent = await store.errors(ErrorFilters(pattern_id=pattern_id), None, RECENT_OCCURRENCES)
+    advice = await advisor.advise(fix_prompt(pattern, recent))
+    asked = FixSuggestion(
+        id=new_suggestion_id(),
+        pattern_id=pattern_id,
+        model=advice.model,
+        suggestion=advice.text,
+        requested_by=requested_by,
+        created_at=now,
+        idempotency_key=idempotency_key,
+        gateway_request_id=advice.gateway_request_id,
+        prompt_tokens=advice.prompt_tokens,
+        completion_tokens=advice.completion_tokens,
+    )
+    kept = await suggestions.add(asked)
+    return (kept, False) if kept.id == asked.id else (replayed(kept, pattern_id), True)
+
+
+async def list_suggestions(store: MonitorStore, suggestions: SuggestionStore, pattern_id: str) -> list[FixSuggestion]:
+    """A known pattern's suggestions, newest first."""
+    if await store.pattern(pattern_id) is None:
+        raise NotFoundError(f"no error pattern {pattern_id}")
+    return await suggestions.for_pattern(pattern_id, MAX_LIMIT)

@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from tollway.error_monitor.domain.incidents import Attempt, Incident, LogLine
 from tollway.error_monitor.domain.records import ErrorRecord
+from tollway.error_monitor.domain.suggestions import Advice, ChatMessage, FixSuggestion
 from tollway.error_monitor.domain.views import ErrorFilters, ErrorView, IncidentFilters, PatternSummary, PatternView
 
 
@@ -57,4 +58,24 @@ class MonitorStore(Protocol):
 
     async def resolve(self, incident_id: str, resolved_by: str, notes: str | None, at: datetime) -> Incident | None:
         """Resolve an ongoing incident with its event in the outbox; ``None`` when it was not ongoing."""
+        ...
+
+
+@runtime_checkable
+class FixAdvisor(Protocol):
+    async def advise(self, messages: Sequence[ChatMessage]) -> Advice:
+        """The model's answer; ``AdvisorError`` when the gateway is unreachable, too slow or refuses."""
+        ...
+
+
+@runtime_checkable
+class SuggestionStore(Protocol):
+    async def by_key(self, idempotency_key: str) -> FixSuggestion | None: ...
+
+    async def add(self, suggestion: FixSuggestion) -> FixSuggestion:
+        """Store it; when its Idempotency-Key is taken already (a concurrent twin), the one stored first."""
+        ...
+
+    async def for_pattern(self, pattern_id: str, limit: int) -> list[FixSuggestion]:
+        """Newest first."""
         ...

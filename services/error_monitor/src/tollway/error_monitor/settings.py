@@ -23,6 +23,18 @@ class ErrorMonitorSettings(InfraSettings, frozen=True, kw_only=True):
     incident_recovery_successes: int = 3
     # An error pattern opens an incident at this many errors within the window.
     incident_spike_errors: int = 20
+    # Fix suggestions (``POST /admin/v1/errors/patterns/{id}/suggest-fix``) ask this model through Tollway's own
+    # gateway with this Tollway key; unset, the route answers 503 naming these settings.
+    suggest_gateway_url: str = ""
+    suggest_api_key: str = ""
+    suggest_model: str = ""
+    # Under the gateway's 30 s for relaying an admin call, so error_monitor answers 504 before the relay gives up.
+    suggest_timeout_s: float = 25.0
+    suggest_max_tokens: int = 800
+
+    @property
+    def suggestions_configured(self) -> bool:
+        return bool(self.suggest_gateway_url and self.suggest_api_key and self.suggest_model)
 
     def incident_rules(self) -> IncidentRules:
         return IncidentRules(
@@ -34,6 +46,9 @@ class ErrorMonitorSettings(InfraSettings, frozen=True, kw_only=True):
             slow_latency_ms=self.incident_slow_latency_ms,
             spike_errors=self.incident_spike_errors,
         )
+
+
+SUGGEST_SETTINGS = tuple(f"{ENV_PREFIX}SUGGEST_{name}" for name in ("GATEWAY_URL", "API_KEY", "MODEL"))
 
 
 def load() -> ErrorMonitorSettings:

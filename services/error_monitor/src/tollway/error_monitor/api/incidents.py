@@ -24,7 +24,8 @@ from tollway.error_monitor.api.schemas import (
     StatsQueryIn,
     parsed,
 )
-from tollway.error_monitor.bootstrap import provide_store
+from tollway.error_monitor.api.suggestions import SuggestionsController
+from tollway.error_monitor.bootstrap import provide_advisor, provide_store, provide_suggestions
 
 
 def incidents_query(
@@ -107,7 +108,11 @@ def monitor_router() -> Router:
     """A fresh router per app (routers are bound to the app that registers them)."""
     return Router(
         path="/",
-        route_handlers=[ErrorsController, IncidentsController],
-        dependencies={"store": Provide(provide_store, sync_to_thread=False)},
+        route_handlers=[ErrorsController, IncidentsController, SuggestionsController],
+        dependencies={
+            "store": Provide(provide_store, sync_to_thread=False),
+            "suggestions": Provide(provide_suggestions, sync_to_thread=False),
+            "advisor": Provide(provide_advisor, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
     )

@@ -10,6 +10,7 @@ import msgspec
 
 from tollway.error_monitor.domain.classification import Category, Impact
 from tollway.error_monitor.domain.incidents import Analysis, Incident, LogLine
+from tollway.error_monitor.domain.suggestions import FixSuggestion
 from tollway.error_monitor.domain.views import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -193,3 +194,28 @@ class DashboardOut(msgspec.Struct, frozen=True, kw_only=True):
     ongoing_incidents: list[IncidentOut]
     recent_critical: list[PatternView]
     recent_fixable: list[PatternView]
+
+
+class SuggestionOut(msgspec.Struct, frozen=True, kw_only=True):
+    object: str = "error_pattern.fix_suggestion"
+    id: str
+    pattern_id: str
+    model: str
+    suggestion: str
+    requested_by: str
+    created_at: datetime
+    gateway_request_id: str | None
+    prompt_tokens: int
+    completion_tokens: int
+
+    @classmethod
+    def of(cls, suggestion: FixSuggestion) -> SuggestionOut:
+        fields = msgspec.structs.asdict(suggestion)
+        del fields["idempotency_key"]  # the caller's own token, not part of the advice
+        return cls(**fields)
+
+
+class SuggestionListOut(msgspec.Struct, frozen=True, kw_only=True):
+    object: str = "list"
+    pattern_id: str
+    data: list[SuggestionOut]

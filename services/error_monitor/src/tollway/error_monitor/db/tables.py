@@ -116,3 +116,20 @@ incidents = Table(
     Index("uq_incidents_ongoing_subject", "kind", "subject", unique=True, postgresql_where=text("status = 'ongoing'")),
     Index("ix_incidents_started", "started_at"),
 )
+
+# Advice a model gave operators about a pattern (through Tollway's own gateway); nothing here is ever applied.
+fix_suggestions = Table(
+    "fix_suggestions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("pattern_id", String(32), nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("suggestion", Text, nullable=False),
+    Column("requested_by", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("idempotency_key", String(255), unique=True),
+    Column("gateway_request_id", String(64)),
+    Column("prompt_tokens", Integer, nullable=False, server_default=_ZERO),
+    Column("completion_tokens", Integer, nullable=False, server_default=_ZERO),
+    Index("ix_fix_suggestions_pattern_time", "pattern_id", "created_at"),
+)
