@@ -27,12 +27,14 @@ from tollway.analytics.api.monitoring_schemas import (
     SummaryOut,
     ThroughputIn,
     ThroughputOut,
+)
+from tollway.analytics.api.params import From, Text, To, parsed
+from tollway.analytics.api.tracking_schemas import (
     TrackingQualityIn,
     TrackingQualityOut,
     TrackingTrendIn,
     TrackingTrendOut,
 )
-from tollway.analytics.api.params import From, Text, To, parsed
 from tollway.analytics.api.usage import require_admin, require_caller
 from tollway.analytics.bootstrap import provide_monitor, provide_reader
 from tollway.analytics.domain import tracking

@@ -13,7 +13,7 @@ from litestar import Litestar
 from prometheus_client import Gauge
 
 from tollway.analytics import handlers
-from tollway.analytics.api.monitoring_schemas import TrackingQualityIn
+from tollway.analytics.api.tracking_schemas import TrackingQualityIn
 from tollway.analytics.bootstrap import monitor_reader
 from tollway.analytics.domain import tracking
 from tollway.analytics.domain.tracking import TrackingCounts
