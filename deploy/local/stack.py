@@ -107,6 +107,16 @@ def catalog_path() -> Path:
     return shifted
 
 
+def fake_admin_apis() -> dict[str, str]:
+    """Analytics imports provider usage from the fake upstream's admin APIs, filed under the catalogue's ids."""
+    fake = f"http://127.0.0.1:{FAKELLM_PORT + PORT_OFFSET}"
+    return {
+        f"ANALYTICS_{name}_{setting}": value
+        for name, provider_id in (("ANTHROPIC", "fake-anthropic"), ("OPENAI", "fake-openai"))
+        for setting, value in (("ADMIN_URL", fake), ("ADMIN_KEY", "fakellm-admin-key"), ("PROVIDER_ID", provider_id))
+    }
+
+
 def service_env(service: str, port: int, urls: dict[str, str], workers: int, replica: int = 0) -> dict[str, str]:
     prefix = service.upper() + "_"
     shift = PORT_OFFSET + replica * REPLICA_PORT_STEP  # each gateway replica talks to the same replica of the others
@@ -122,6 +132,7 @@ def service_env(service: str, port: int, urls: dict[str, str], workers: int, rep
             "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{8080 + PORT_OFFSET}",
         },
         "inference_router": {"INFERENCE_ROUTER_CATALOG_PATH": str(catalog_path())},
+        "analytics": fake_admin_apis(),
     }.get(service, {})
     return {
         **extra,

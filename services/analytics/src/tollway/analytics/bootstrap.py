@@ -78,9 +78,15 @@ class UsageImporters:
 def usage_importers(settings: AnalyticsSettings) -> UsageImporters:
     importers: list[ProviderUsageImporter] = []
     if settings.anthropic_admin_key:
-        importers.append(AnthropicUsageImporter(settings.anthropic_admin_url, settings.anthropic_admin_key))
+        importers.append(
+            AnthropicUsageImporter(
+                settings.anthropic_admin_url, settings.anthropic_admin_key, settings.anthropic_provider_id
+            )
+        )
     if settings.openai_admin_key:
-        importers.append(OpenAIUsageImporter(settings.openai_admin_url, settings.openai_admin_key))
+        importers.append(
+            OpenAIUsageImporter(settings.openai_admin_url, settings.openai_admin_key, settings.openai_provider_id)
+        )
     return UsageImporters(importers)
 
 

@@ -124,10 +124,9 @@ def _seconds(retry_after: str | None) -> float:
 class AnthropicUsageImporter(_AdminApi):
     """``/v1/organizations/usage_report/messages`` and ``/cost_report``, daily buckets grouped by model."""
 
-    provider = "anthropic"
-
-    def __init__(self, base_url: str, admin_key: str) -> None:
+    def __init__(self, base_url: str, admin_key: str, provider: str = "anthropic") -> None:
         super().__init__(base_url, {"x-api-key": admin_key, "anthropic-version": "2023-06-01"})
+        self.provider = provider  # the catalogue's provider id the usage is filed under and reconciled with
 
     async def fetch(self, start: date, end: date) -> list[ProviderUsage]:
         window = {"starting_at": _iso(start), "ending_at": _iso(end + _DAY), "bucket_width": "1d", "limit": "31"}
@@ -135,7 +134,10 @@ class AnthropicUsageImporter(_AdminApi):
         async for data in self._pages("/v1/organizations/usage_report/messages", {**window, "group_by[]": "model"}):
             for bucket in (msgspec.json.decode(raw, type=_AnthropicBucket) for raw in data):
                 day = bucket.starting_at.astimezone(UTC).date()
-                tokens += [_anthropic_row(day, msgspec.json.decode(r, type=_AnthropicUsage)) for r in bucket.results]
+                tokens += [
+                    _anthropic_row(self.provider, day, msgspec.json.decode(r, type=_AnthropicUsage))
+                    for r in bucket.results
+                ]
         costs: list[tuple[UsageKey, int]] = []
         async for data in self._pages("/v1/organizations/cost_report", {**window, "group_by[]": "description"}):
             for bucket in (msgspec.json.decode(raw, type=_AnthropicBucket) for raw in data):
@@ -150,10 +152,10 @@ def _iso(day: date) -> str:
     return _midnight(day).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _anthropic_row(day: date, usage: _AnthropicUsage) -> ProviderUsage:
+def _anthropic_row(provider: str, day: date, usage: _AnthropicUsage) -> ProviderUsage:
     writes = usage.cache_creation.ephemeral_5m_input_tokens + usage.cache_creation.ephemeral_1h_input_tokens
     return ProviderUsage(
-        provider="anthropic",
+        provider=provider,
         model=usage.model or "",
         day=day,
         input_tokens=usage.uncached_input_tokens,
@@ -166,10 +168,9 @@ def _anthropic_row(day: date, usage: _AnthropicUsage) -> ProviderUsage:
 class OpenAIUsageImporter(_AdminApi):
     """``/v1/organization/usage/completions`` (grouped by model) and ``/v1/organization/costs`` (by line item)."""
 
-    provider = "openai"
-
-    def __init__(self, base_url: str, admin_key: str) -> None:
+    def __init__(self, base_url: str, admin_key: str, provider: str = "openai") -> None:
         super().__init__(base_url, {"authorization": f"Bearer {admin_key}"})
+        self.provider = provider
 
     async def fetch(self, start: date, end: date) -> list[ProviderUsage]:
         epoch = {"start_time": _epoch(start), "end_time": _epoch(end + _DAY), "bucket_width": "1d", "limit": "31"}
@@ -177,7 +178,9 @@ class OpenAIUsageImporter(_AdminApi):
         async for data in self._pages("/v1/organization/usage/completions", {**epoch, "group_by": "model"}):
             for bucket in (msgspec.json.decode(raw, type=_OpenAIBucket) for raw in data):
                 day = datetime.fromtimestamp(bucket.start_time, UTC).date()
-                tokens += [_openai_row(day, msgspec.json.decode(r, type=_OpenAIUsage)) for r in bucket.results]
+                tokens += [
+                    _openai_row(self.provider, day, msgspec.json.decode(r, type=_OpenAIUsage)) for r in bucket.results
+                ]
         costs: list[tuple[UsageKey, int]] = []
         async for data in self._pages("/v1/organization/costs", {**epoch, "group_by": "line_item"}):
             for bucket in (msgspec.json.decode(raw, type=_OpenAIBucket) for raw in data):
@@ -194,9 +197,9 @@ def _epoch(day: date) -> str:
     return str(int(_midnight(day).timestamp()))
 
 
-def _openai_row(day: date, usage: _OpenAIUsage) -> ProviderUsage:
+def _openai_row(provider: str, day: date, usage: _OpenAIUsage) -> ProviderUsage:
     return ProviderUsage(
-        provider="openai",
+        provider=provider,
         model=usage.model or "",
         day=day,
         input_tokens=usage.input_tokens - usage.input_cached_tokens,

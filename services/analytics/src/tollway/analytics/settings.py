@@ -22,6 +22,10 @@ class AnalyticsSettings(InfraSettings, frozen=True, kw_only=True):
     anthropic_admin_key: str = ""
     openai_admin_url: str = "https://api.openai.com"
     openai_admin_key: str = ""
+    # The catalogue's provider ids each admin API's usage is filed under (and the import's ``provider=``): the
+    # reconciliation compares it with what Tollway recorded for that provider id.
+    anthropic_provider_id: str = "anthropic"
+    openai_provider_id: str = "openai"
 
 
 def load() -> AnalyticsSettings:
