@@ -49,6 +49,8 @@ ERROR_MONITOR = [
     ("GET", "/admin/v1/errors"),
     ("GET", "/admin/v1/errors/patterns"),
     ("GET", "/admin/v1/errors/patterns/pat_1"),
+    ("GET", "/admin/v1/errors/patterns/pat_1/suggestions"),
+    ("POST", "/admin/v1/errors/patterns/pat_1/suggest-fix"),
     ("GET", "/admin/v1/errors/dashboard"),
     ("GET", "/admin/v1/incidents"),
     ("GET", "/admin/v1/incidents/ongoing"),
@@ -72,12 +74,14 @@ async def test_monitoring_routes_reach_their_owner_as_admin_only(
         for method, path in ANALYTICS + ERROR_MONITOR:
             refused = await client.request(method, path, headers={"Authorization": "Bearer nope"})
             assert refused.status_code == 401, path
-            answered = await client.request(method, path + "?days=3", headers=ADMIN, content=b"{}")
+            sent = ADMIN | {"idempotency-key": f"k-{method}-{path}"}
+            answered = await client.request(method, path + "?days=3", headers=sent, content=b"{}")
             assert (answered.status_code, answered.json()) == (202, {"owner": "answered"}), path
     seen = [(method, path.removesuffix("?days=3")) for method, path, _, _ in analytics.seen]
     assert seen == ANALYTICS
     assert [(method, path.removesuffix("?days=3")) for method, path, _, _ in error_monitor.seen] == ERROR_MONITOR
-    for _, _, headers, _ in analytics.seen + error_monitor.seen:
+    for method, path, headers, _ in analytics.seen + error_monitor.seen:
+        assert headers["idempotency-key"] == f"k-{method}-{path.removesuffix('?days=3')}"  # replays need it
         secret = settings.internal_secret.encode()
         assert verify_identity(headers[IDENTITY_HEADER], headers[SIGNATURE_HEADER], secret).role == "admin"
 

@@ -24,7 +24,7 @@ from tollway.platform.identity import sign_identity
 
 log = logging.getLogger(__name__)
 
-PASSED_HEADERS = ("content-type", "accept", "traceparent")
+PASSED_HEADERS = ("content-type", "accept", "idempotency-key", "traceparent")
 TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
@@ -90,8 +90,14 @@ async def error_monitor_lists(request: Request[Any, Any, Any]) -> Response[Any]:
     return await relay(request, "error_monitor", admin_caller(request))
 
 
-@get("/errors/patterns/{pattern_id:str}")
+@get(["/errors/patterns/{pattern_id:str}", "/errors/patterns/{pattern_id:str}/suggestions"])
 async def error_pattern(request: Request[Any, Any, Any], pattern_id: FromPath[str]) -> Response[Any]:
+    return await relay(request, "error_monitor", admin_caller(request))
+
+
+@post("/errors/patterns/{pattern_id:str}/suggest-fix", status_code=201)
+async def suggest_fix(request: Request[Any, Any, Any], pattern_id: FromPath[str]) -> Response[Any]:
+    """error_monitor asks its configured model (through this gateway, with its own key) and keeps the advice."""
     return await relay(request, "error_monitor", admin_caller(request))
 
 
@@ -125,6 +131,7 @@ def monitoring_admin_router() -> Router:
             import_provider_usage,
             error_monitor_lists,
             error_pattern,
+            suggest_fix,
             incident,
             resolve_incident,
         ],
