@@ -9,7 +9,15 @@ import httpx2
 import pytest
 from nats.js.kv import KeyValue
 
-from tests.integration.gateway.public.support import USD, GatewayFactory, bearer, chat_body, open_account
+from tests.integration.gateway.public.support import (
+    USD,
+    GatewayFactory,
+    bearer,
+    chat_body,
+    open_account,
+    set_balance,
+    until,
+)
 from tollway.gateway.limitbook import default_limits
 from tollway.gateway.settings import GatewaySettings
 
@@ -105,3 +113,24 @@ async def test_the_anthropic_route_also_sends_anthropic_names(
         assert headers["anthropic-ratelimit-requests-limit"] == "50"
         assert headers["anthropic-ratelimit-tokens-limit"] == "90000"
     assert bad.status_code == 400
+
+
+async def test_a_session_caller_sees_its_users_windows(start_gateway: GatewayFactory, balances: KeyValue) -> None:
+    async with start_gateway(rpm=3) as gateway:
+        signup = {"email": "rl@example.com", "password": "correct horse battery staple"}
+        await gateway.client.post("/v1/auth/register", json=signup)
+        token = (await gateway.client.post("/v1/auth/login", json=signup)).json()["access_token"]
+        key = (await gateway.client.post("/v1/keys", json={"name": "k"}, headers=bearer(token))).json()["key"]
+        user_id = (await gateway.client.get("/v1/me", headers=bearer(token))).json()["id"]
+        await set_balance(balances, user_id, 5 * USD)
+        await until(lambda: gateway.public.balances.balance_of(user_id) == 5 * USD)
+        await gateway.client.get("/v1/models", headers=bearer(key))  # a peek: charges nothing
+        chat = await gateway.client.post("/v1/chat/completions", json=chat_body(), headers=bearer(key))
+        me = await gateway.client.get("/v1/me", headers=bearer(token))
+        forged = await gateway.client.get("/v1/me", headers=bearer(token[:-4] + "AAAA"))
+
+    assert (chat.status_code, me.status_code) == (200, 200), me.text
+    _has_openai_headers(me.headers, "session")
+    assert (me.headers["x-ratelimit-limit-requests"], me.headers["x-ratelimit-remaining-requests"]) == ("3", "2")
+    assert forged.status_code == 401
+    assert "x-ratelimit-limit-requests" not in forged.headers

@@ -9,8 +9,9 @@ from typing import Any
 from tollway.contracts.internal_api import PublicApiName
 from tollway.gateway import handlers
 from tollway.gateway.bootstrap import GatewayServices, PublicServices
+from tollway.gateway.domain.accounts import InvalidTokenError
 from tollway.gateway.domain.admission import limits_plan, window_headers
-from tollway.gateway.domain.identity import Identity
+from tollway.gateway.domain.ratelimits import Limits
 
 log = logging.getLogger(__name__)
 MARKER = b"x-ratelimit-limit-requests"  # present: admission already reported the windows (one Redis call)
@@ -59,21 +60,39 @@ class LimitHeaderSend:
             gateway: GatewayServices = self._scope["app"].state.gateway
             if gateway.public is None:
                 return {}
+            api = _api_of(self._scope["path"])
             identity = await handlers.authenticate_key(self._key, gateway.auth)
-            if identity is None:
+            limits = gateway.public.limits
+            if identity is not None:
+                key_id, user_id = identity.api_key_id, identity.user_id
+                subjects = [(f"key:{key_id}", limits.for_key(key_id)), ("user", limits.for_user(user_id))]
+                return await _peeked(gateway.public, user_id, subjects, api)
+            session_user = _session_user(gateway, self._key)
+            if session_user is None:
                 return {}
-            return await _peeked(gateway.public, identity, _api_of(self._scope["path"]))
+            return await _peeked(gateway.public, session_user, [("user", limits.for_user(session_user))], api)
         except Exception as exc:  # a header is never worth a failed response
             log.warning("rate-limit headers left out (%s)", type(exc).__name__)
             return {}
 
 
-async def _peeked(public: PublicServices, identity: Identity, api: PublicApiName) -> dict[str, str]:
-    key_id, user_id = identity.api_key_id, identity.user_id
-    subjects = [(f"key:{key_id}", public.limits.for_key(key_id)), ("user", public.limits.for_user(user_id))]
+async def _peeked(
+    public: PublicServices, user_id: str, subjects: list[tuple[str, Limits]], api: PublicApiName
+) -> dict[str, str]:
     plan = limits_plan(user_id, subjects, public.limits.periods, api)
     states = await public.ports.admission.peek(plan)
     return {} if not states else window_headers(plan, states)
+
+
+def _session_user(gateway: GatewayServices, token: str) -> str | None:
+    # A console caller's access token: a signature check, no query. Its user's windows span every key it owns;
+    # whether the session itself still counts is the route's business (a revoked one gets its 401 there).
+    if gateway.accounts is None:
+        return None
+    try:
+        return gateway.accounts.tokens.verify(token).user_id
+    except InvalidTokenError:
+        return None
 
 
 def _api_of(path: str) -> PublicApiName:
