@@ -5,6 +5,7 @@ from tollway.contracts.base import Event, new_event_id, subject_of, utc_now
 from tollway.contracts.billing import (
     BalanceExhaustedV1,
     BalanceLowV1,
+    BudgetExceededV1,
     CouponRedeemedV1,
     CreditDebitedV1,
     CreditDeductedV1,
@@ -13,6 +14,7 @@ from tollway.contracts.billing import (
 from tollway.contracts.codec import MSG_ID_HEADER, TRACEPARENT_HEADER, decode, decoder_for, encode, json_schema
 from tollway.contracts.error_monitor import ErrorReportedV1, IncidentOpenedV1, IncidentResolvedV1, error_subject
 from tollway.contracts.gateway import (
+    ApiKeyBudgetChangedV1,
     ApiKeyCreatedV1,
     ApiKeyRevokedV1,
     ApiKeyUpdatedV1,
@@ -27,6 +29,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ApiKeyCreatedV1,
     ApiKeyRevokedV1,
     ApiKeyUpdatedV1,
+    ApiKeyBudgetChangedV1,
     UserDeletedV1,
     RequestCompletedV1,
     RequestFailedV1,
@@ -36,6 +39,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     BalanceLowV1,
     BalanceExhaustedV1,
     CouponRedeemedV1,
+    BudgetExceededV1,
     ErrorReportedV1,
     IncidentOpenedV1,
     IncidentResolvedV1,
@@ -48,11 +52,13 @@ __all__ = [
     "ALL_STREAMS",
     "MSG_ID_HEADER",
     "TRACEPARENT_HEADER",
+    "ApiKeyBudgetChangedV1",
     "ApiKeyCreatedV1",
     "ApiKeyRevokedV1",
     "ApiKeyUpdatedV1",
     "BalanceExhaustedV1",
     "BalanceLowV1",
+    "BudgetExceededV1",
     "CouponRedeemedV1",
     "CreditDebitedV1",
     "CreditDeductedV1",

@@ -79,3 +79,23 @@ class CouponRedeemedV1(Event, frozen=True, kw_only=True, tag="billing.coupon.red
     transaction_id: str
     value_micros: int
     balance_after_micros: int
+
+
+BudgetWindow = Literal["day", "month"]
+
+
+class BudgetExceededV1(Event, frozen=True, kw_only=True, tag="billing.budget.exceeded.v1"):
+    """An API key's recorded spend in one UTC day or month reached its limit: once per key, window and period.
+
+    ``period`` names the window like the gateway's ``GET /v1/keys/{id}/spend`` (``20261203``, ``202612``);
+    ``spent_micros`` is the key's spend in the period including ``transaction_id``, the debit that reached it.
+    """
+
+    api_key_id: str
+    account_id: str
+    user_id: str
+    window: BudgetWindow
+    period: str
+    limit_micros: int
+    spent_micros: int
+    transaction_id: str

@@ -44,3 +44,15 @@ class UserDeletedV1(Event, frozen=True, kw_only=True, tag="gateway.user.deleted.
 
     user_id: str
     reason: str = "admin_deleted"
+
+
+class ApiKeyBudgetChangedV1(Event, frozen=True, kw_only=True, tag="gateway.api_key.budget_changed.v1"):
+    """A key was issued with, or changed, its spend limits (``None``: no limit); billing tracks its spend by it.
+
+    Carries the whole budget, not a diff; of two changes of one key the later ``occurred_at`` wins.
+    """
+
+    api_key_id: str
+    user_id: str
+    spend_limit_day_micros: int | None = None
+    spend_limit_month_micros: int | None = None
