@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from tollway.contracts import ApiKeyCreatedV1, ApiKeyRevokedV1, ApiKeyUpdatedV1, Event, UserRegisteredV1, utc_now
+from tollway.contracts import (
+    ApiKeyBudgetChangedV1,
+    ApiKeyCreatedV1,
+    ApiKeyRevokedV1,
+    ApiKeyUpdatedV1,
+    Event,
+    UserRegisteredV1,
+    utc_now,
+)
 from tollway.gateway.accounts_ports import AccountPorts, AccountsUnitOfWork
 from tollway.gateway.domain import api_keys as key_format
 from tollway.gateway.domain.accounts import (
@@ -271,7 +279,10 @@ async def create_my_key(ports: AccountPorts, principal: Principal, settings: Key
         await uow.api_keys.add(issued.api_key)
         key = issued.api_key
         await uow.outbox.stage(
-            [ApiKeyCreatedV1(api_key_id=key.id, user_id=key.user_id, display_prefix=key.display_prefix)]
+            [
+                ApiKeyCreatedV1(api_key_id=key.id, user_id=key.user_id, display_prefix=key.display_prefix),
+                *_budget_events(key),
+            ]
         )
         await uow.audit.record(_key_entry(AuditEvent.KEY_CREATED, _actor(principal), key))
     return issued
@@ -292,7 +303,8 @@ async def update_my_key(
         if updated is None:
             raise ApiKeyNotFoundError(api_key_id)
         event = ApiKeyUpdatedV1(api_key_id=key.id, user_id=key.user_id)
-        await uow.outbox.stage([event])
+        budget = _budget_events(updated, always=True) if BUDGET_FIELDS & changes.keys() else []
+        await uow.outbox.stage([event, *budget])
         await uow.audit.record(_key_entry(AuditEvent.KEY_UPDATED, _actor(principal), key, detail=_names(changes)))
     await publish_now(ports, [event])
     return updated
@@ -330,7 +342,7 @@ async def rotate_my_key(
             ApiKeyCreatedV1(api_key_id=new.id, user_id=new.user_id, display_prefix=new.display_prefix),
             ApiKeyUpdatedV1(api_key_id=old.id, user_id=old.user_id),
         ]
-        await uow.outbox.stage(events)
+        await uow.outbox.stage([*events, *_budget_events(new)])  # the new key inherits the budget
         detail = {"rotated_to": new.id, "grace_seconds": str(grace)}
         await uow.audit.record(_key_entry(AuditEvent.KEY_ROTATED, _actor(principal), old, detail=detail))
     await publish_now(ports, events[1:])
@@ -360,6 +372,20 @@ def _settings_of(key: ApiKey) -> KeySettings:
         spend_limit_day_micros=key.spend_limit_day_micros,
         spend_limit_month_micros=key.spend_limit_month_micros,
     )
+
+
+BUDGET_FIELDS = frozenset({"spend_limit_day_micros", "spend_limit_month_micros"})
+
+
+def _budget_events(key: ApiKey, *, always: bool = False) -> list[Event]:
+    """Billing's copy of a key's limits: on issue when it has one, and on every change of either (None clears)."""
+    day, month = key.spend_limit_day_micros, key.spend_limit_month_micros
+    if day is None and month is None and not always:
+        return []
+    changed = ApiKeyBudgetChangedV1(
+        api_key_id=key.id, user_id=key.user_id, spend_limit_day_micros=day, spend_limit_month_micros=month
+    )
+    return [changed]
 
 
 def _checked_keep_expiry(settings: KeySettings) -> KeySettings:
