@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tollway.billing.domain.audit import AuditReport, CheckResult, report
+from tollway.billing.domain.budgets import KeyBudget, KeySpend, PeriodKey, PeriodSpend, debits_of, period_of
 from tollway.billing.domain.idempotency import StoredResponse
 from tollway.billing.domain.ids import new_account_id
 from tollway.billing.domain.ledger import AccountState, BalanceSnapshot, Posting, Settlement
 from tollway.billing.domain.pages import TransactionQuery
-from tollway.contracts import Event
+from tollway.contracts import BudgetExceededV1, Event
 
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -27,6 +28,8 @@ class LedgerState:
     inbox: set[tuple[str, str]] = field(default_factory=set)
     outbox: list[Event] = field(default_factory=list)
     keys: dict[str, tuple[str, bytes | None]] = field(default_factory=dict)
+    budgets: dict[str, KeyBudget] = field(default_factory=dict)
+    key_spend: dict[PeriodKey, KeySpend] = field(default_factory=dict)
 
 
 class InMemorySession:
@@ -96,6 +99,38 @@ class InMemorySession:
             if p.type == "refund" and p.metadata.get("refunded_transaction_id") == transaction_id
         ]
         return sum(refunds), len(refunds)
+
+    async def key_budgets(self, api_key_ids: Collection[str]) -> dict[str, KeyBudget]:
+        return {k: b for k, b in self.state.budgets.items() if k in api_key_ids}
+
+    async def save_key_budgets(self, budgets: Sequence[KeyBudget]) -> None:
+        for budget in budgets:
+            seen = self.state.budgets.get(budget.api_key_id)
+            if seen is None or seen.changed_at < budget.changed_at:
+                self.state.budgets[budget.api_key_id] = budget
+
+    async def add_key_spend(self, spends: Sequence[PeriodSpend]) -> dict[PeriodKey, KeySpend]:
+        for spend in spends:
+            seen = self.state.key_spend.get(spend.key)
+            if seen is None:  # from the ledger, the batch's postings included, like the SQL counter
+                spent = sum(
+                    d.amount_micros
+                    for d in debits_of(self.state.postings)
+                    if d.api_key_id == spend.key.api_key_id and period_of(spend.key.window, d.at) == spend.key.period
+                )
+                self.state.key_spend[spend.key] = KeySpend(spent, announced=False)
+            else:
+                self.state.key_spend[spend.key] = KeySpend(seen.spent_micros + spend.added_micros, seen.announced)
+        return {s.key: self.state.key_spend[s.key] for s in spends}
+
+    async def mark_exceeded(self, events: Sequence[BudgetExceededV1], at: datetime) -> set[PeriodKey]:
+        marked = set()
+        for event in events:
+            key = PeriodKey(event.api_key_id, event.window, event.period)
+            if not self.state.key_spend[key].announced:
+                self.state.key_spend[key] = KeySpend(self.state.key_spend[key].spent_micros, announced=True)
+                marked.add(key)
+        return marked
 
     async def commit(self) -> None:
         self._ledger.state = self.state

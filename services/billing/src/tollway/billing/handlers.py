@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+from tollway.billing import budgets
 from tollway.billing.domain import admin, idempotency
 from tollway.billing.domain.audit import AuditReport
 from tollway.billing.domain.coupons import (
@@ -67,7 +68,10 @@ async def settle_usage(
     policy: BillingPolicy,
     clock: Clock,
 ) -> int:
-    """Debit each usage event once (inbox + unique reference), a whole batch in one transaction."""
+    """Debit each usage event once (inbox + unique reference), a whole batch in one transaction.
+
+    The same transaction moves the keys' budget counters and stages ``billing.budget.exceeded.v1`` when one is reached.
+    """
     async with ledger.session() as s:
         new = await s.claim_events(consumer, [e.event_id for e in events])
         charges = charges_from([e for e in events if e.event_id in new])
@@ -75,6 +79,7 @@ async def settle_usage(
         posted = await s.known_references([c.entry.reference for c in charges]) if charges else set()
         entries = [(c.user_id, c.entry) for c in charges if c.entry.reference not in posted]
         settlement = await _apply(s, accounts, entries, policy, clock)
+        await budgets.track_key_spend(s, settlement.postings, clock)
         await s.commit()
     await sink.publish(settlement.snapshots())
     return len(settlement.postings)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from tollway.billing.domain.audit import AuditReport
+from tollway.billing.domain.budgets import KeyBudget, KeySpend, PeriodKey, PeriodSpend
 from tollway.billing.domain.coupons import Coupon, Eligibility, RedemptionRecord
 from tollway.billing.domain.idempotency import StoredResponse
 from tollway.billing.domain.ledger import AccountState, BalanceSnapshot, Posting, Settlement
@@ -23,7 +24,7 @@ from tollway.billing.domain.reports import (
     TrialAnalytics,
     TrialState,
 )
-from tollway.contracts import Event
+from tollway.contracts import BudgetExceededV1, Event
 
 Clock = Callable[[], datetime]
 
@@ -71,6 +72,22 @@ class LedgerSession(Protocol):
 
     async def refunds_of(self, transaction_id: str) -> tuple[int, int]:
         """Micro-USD refunded so far against a charge and how many refunds (call with its account locked)."""
+        ...
+
+    async def key_budgets(self, api_key_ids: Collection[str]) -> dict[str, KeyBudget]:
+        """The announced budgets of those keys that have one."""
+        ...
+
+    async def save_key_budgets(self, budgets: Sequence[KeyBudget]) -> None:
+        """Store each budget unless a later change of its key is stored already."""
+        ...
+
+    async def add_key_spend(self, spends: Sequence[PeriodSpend]) -> dict[PeriodKey, KeySpend]:
+        """Add posted debits to their keys' counters (a new counter starts from the ledger); after ``append``."""
+        ...
+
+    async def mark_exceeded(self, events: Sequence[BudgetExceededV1], at: datetime) -> set[PeriodKey]:
+        """Record the announcements on their counters; returns the counters that had none yet."""
         ...
 
     async def commit(self) -> None: ...

@@ -1,9 +1,9 @@
-"""billing's consumers: usage events become debits, registrations open accounts with trial credit."""
+"""billing's consumers: usage becomes debits, registrations open accounts, key budgets are tracked."""
 
 from __future__ import annotations
 
 from tollway.billing.bootstrap import BillingServices
-from tollway.billing.consumers import request_completed, user_registered
+from tollway.billing.consumers import key_budget_changed, request_completed, user_registered
 from tollway.billing.settings import BillingSettings
 from tollway.platform.runner import Subscription
 
@@ -12,4 +12,4 @@ def subscriptions(services: BillingServices, settings: BillingSettings) -> list[
     usage = [
         request_completed.subscription(services, settings.usage_batch_size, settings.usage_ack_wait_s)
     ] * settings.usage_consumers
-    return [*usage, user_registered.subscription(services)]
+    return [*usage, user_registered.subscription(services), key_budget_changed.subscription(services)]

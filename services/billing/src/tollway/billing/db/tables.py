@@ -127,3 +127,34 @@ coupon_redemptions = Table(
     UniqueConstraint("coupon_id", "user_id"),  # once per user, whatever the races
     Index("ix_coupon_redemptions_user", "user_id", "redeemed_at", "id"),
 )
+
+# The limits of each key as the gateway announces them (gateway.api_key.budget_changed.v1); a later change wins.
+key_budgets = Table(
+    "key_budgets",
+    metadata,
+    Column("api_key_id", String(64), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("day_limit_micros", BigInteger),  # NULL: no daily limit
+    Column("month_limit_micros", BigInteger),
+    Column("changed_at", DateTime(timezone=True), nullable=False),  # the announcement's occurred_at
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# A budgeted key's usage per UTC day and month, moved in each debit's transaction under its account's lock;
+# ``exceeded_event_id`` is set once, with the billing.budget.exceeded.v1 staged in the same transaction.
+key_spend = Table(
+    "key_spend",
+    metadata,
+    Column("api_key_id", String(64), primary_key=True),
+    Column("budget_window", String(8), primary_key=True),
+    Column("period", String(8), primary_key=True),  # 20261203 (day) or 202612 (month), as the gateway names it
+    Column("account_id", String(40), ForeignKey(accounts.c.id), nullable=False),
+    Column("spent_micros", BigInteger, nullable=False),
+    Column("limit_micros", BigInteger),  # in force at the period's latest debit (NULL: none)
+    Column("exceeded_event_id", String(64), unique=True),
+    Column("exceeded_transaction_id", String(40)),
+    Column("exceeded_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("budget_window IN ('day', 'month')", name="budget_window"),
+    CheckConstraint("spent_micros >= 0", name="spent_not_negative"),
+)

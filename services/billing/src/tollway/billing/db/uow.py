@@ -10,14 +10,16 @@ from sqlalchemy import ARRAY, Text, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tollway.billing.db import budgets as budget_sql
 from tollway.billing.db import coupons as coupon_sql
 from tollway.billing.db.rows import ACCOUNT_COLUMNS, POSTING_COLUMNS, account_of, posting_of
 from tollway.billing.db.tables import ADMIN_CREDIT_PREDICATE, accounts, idempotency_keys, messaging, transactions
+from tollway.billing.domain.budgets import KeyBudget, KeySpend, PeriodKey, PeriodSpend
 from tollway.billing.domain.coupons import Coupon, Eligibility, RedemptionRecord
 from tollway.billing.domain.errors import ConflictError
 from tollway.billing.domain.idempotency import StoredResponse
 from tollway.billing.domain.ledger import AccountState, Posting, Settlement
-from tollway.contracts import Event, encode, subject_of
+from tollway.contracts import BudgetExceededV1, Event, encode, subject_of
 from tollway.platform.messaging import claim_events
 from tollway.platform.telemetry import inject_trace_context
 
@@ -209,6 +211,18 @@ class SqlAlchemyLedgerSession:
 
     async def record_redemption(self, coupon: Coupon, posting: Posting) -> RedemptionRecord:
         return await coupon_sql.record_redemption(self._conn, coupon, posting)
+
+    async def key_budgets(self, api_key_ids: Collection[str]) -> dict[str, KeyBudget]:
+        return await budget_sql.find_budgets(self._conn, api_key_ids)
+
+    async def save_key_budgets(self, budgets: Sequence[KeyBudget]) -> None:
+        await budget_sql.save_budgets(self._conn, budgets)
+
+    async def add_key_spend(self, spends: Sequence[PeriodSpend]) -> dict[PeriodKey, KeySpend]:
+        return await budget_sql.add_spend(self._conn, spends)
+
+    async def mark_exceeded(self, events: Sequence[BudgetExceededV1], at: datetime) -> set[PeriodKey]:
+        return await budget_sql.mark_exceeded(self._conn, events, at)
 
     async def commit(self) -> None:
         await self._conn.commit()

@@ -55,6 +55,7 @@ def charge_for(event: RequestCompletedV1) -> Charge | None:
             "prompt_tokens": event.prompt_tokens,
             "completion_tokens": event.completion_tokens,
             "usage_estimated": event.usage_estimated,
+            "completed_at": event.occurred_at.isoformat(),  # a key budget's period is the request's, not billing's
         },
     )
     return Charge(event.event_id, event.user_id, entry)
