@@ -13,8 +13,12 @@ CHECKS = {
     "one_usage_per_request": "at most one usage transaction per request id",
     "refund_within_charge": "refunds are of usage transactions, positive, and never sum to more than the charge",
     "coupon_uses_within_max": "each coupon's times_used equals its redemptions, and never exceeds max_uses",
-    "one_ledger_row_per_redemption": "each redemption has exactly one coupon transaction of its value, and back",
+    "coupon_once_per_user": "no user redeemed a coupon, or was credited for it, more than once",
+    "one_ledger_row_per_redemption": "each redemption has one coupon transaction of its coupon's value, and back",
     "overspend_bound": "no balance ever went below the overspend bound",
+    "key_spend_is_sum": "each key's budget counter equals its usage in the ledger for that day or month",
+    "budget_overspend_bound": "no key's spend in a day or month passed its limit by more than the overspend bound",
+    "one_budget_event_per_period": "each day or month at or over a key's limit has exactly one budget.exceeded",
 }
 
 
