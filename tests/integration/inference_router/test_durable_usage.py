@@ -198,3 +198,22 @@ async def test_with_no_durable_store_the_buffer_fills_then_ready_fails_and_calls
     assert refused.json()["error"]["message"]
     assert [answer.status_code for answer in answers] == [200] * 3
     assert again.status_code == 200
+
+
+async def test_with_only_postgres_down_the_router_stays_ready_and_serves(outage_router: Outage) -> None:
+    router = outage_router.router
+    body = {"model": "ok", "messages": [{"role": "user", "content": "hello"}]}
+    outage_router.postgres.cut()  # its only use is the outbox fallback: JetStream still acks every usage event
+    try:
+        async with httpx.AsyncClient(base_url=router.url, timeout=30) as client:
+            answers = [
+                await client.post("/internal/v1/chat", headers=router.headers(f"pg-{i}"), json=body) for i in range(5)
+            ]
+            ready = await client.get("/ready")
+    finally:
+        outage_router.postgres.restore()
+
+    assert [answer.status_code for answer in answers] == [200] * 5
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "degraded"
+    assert ready.json()["checks"]["postgres"] != "ok"

@@ -23,7 +23,7 @@ class ReadyOut(msgspec.Struct, frozen=True):
 
 
 class HealthController(Controller):
-    """Liveness says the process answers; readiness says every dependency of this service answers."""
+    """Liveness says the process answers; readiness says every dependency it cannot serve without answers."""
 
     include_in_schema = False
 
@@ -36,9 +36,10 @@ class HealthController(Controller):
     async def ready(self, request: Request[Any, Any, Any]) -> Response[ReadyOut]:
         infra: Infra = request.app.state.infra
         checks = await run_checks(infra.checks)
-        ok = all(result == "ok" for result in checks.values())
-        body = ReadyOut(status="ready" if ok else "not_ready", service=infra.service, checks=checks)
-        return Response(body, status_code=200 if ok else 503)
+        failed = {name for name, result in checks.items() if result != "ok"}
+        ok = failed <= infra.soft_checks
+        status = "not_ready" if not ok else "degraded" if failed else "ready"
+        return Response(ReadyOut(status=status, service=infra.service, checks=checks), status_code=200 if ok else 503)
 
 
 class MetricsController(PrometheusController):

@@ -36,6 +36,8 @@ class Infra:
     redis: RedisClient | None = None
     http: aiohttp.ClientSession | None = None
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    # Checks whose failure degrades the service without stopping it from serving: reported, never a 503.
+    soft_checks: set[str] = field(default_factory=set)
 
     @property
     def js(self) -> JetStreamContext:
