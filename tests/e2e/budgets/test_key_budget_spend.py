@@ -1,7 +1,9 @@
-"""The whole stack as `make run` starts it: a key's budget counter equals billing's debits; balance alerts mailed."""
+"""The whole stack as `make run` starts it: a key's budget counter equals billing's debits, a reached budget is
+announced once on the BILLING stream, balance alerts are mailed."""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import email
 import time
@@ -11,8 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from tollway.contracts import BudgetExceededV1, decode, subject_of
+from tollway.platform.messaging import Namespace
 from tollway.testing.infra import LocalInfra
 from tollway.testing.stack import RunningStack, running_stack
 
@@ -73,6 +79,72 @@ def test_the_budget_counter_equals_billings_debits_for_the_key(stack: RunningSta
     assert spend["day"]["spend_micros"] == billed > 0
     assert billed <= limit  # never past the budget
     assert spend["day"]["limit_micros"] == limit
+
+
+async def _announcements(nats_url: str, ns: Namespace, key_id: str) -> list[BudgetExceededV1]:
+    """Every ``billing.budget.exceeded.v1`` of the key stored on the stack's BILLING stream so far."""
+    nc = await nats.connect(nats_url)
+    try:
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE)
+        subject = ns.subject(subject_of(BudgetExceededV1))
+        sub = await nc.jetstream().pull_subscribe(subject, stream=ns.stream("BILLING"), config=config)
+        pending = (await sub.consumer_info()).num_pending or 0
+        messages = await sub.fetch(pending, timeout=5) if pending else []
+        await sub.unsubscribe()
+    finally:
+        await nc.close()
+    return [e for e in (decode(BudgetExceededV1, m.data) for m in messages) if e.api_key_id == key_id]
+
+
+def _spent_by_key(base: str, owner: dict[str, str], key_id: str) -> tuple[int, int]:
+    summary = httpx.get(f"{base}/v1/credits/summary", params={"days": 1}, headers=owner, timeout=10).json()
+    lines = [line for line in summary["by_key"] if line["key"] == key_id]
+    return (int(lines[0]["spend_micros"]), int(lines[0]["requests"])) if lines else (0, 0)
+
+
+def test_a_budget_set_after_spending_is_announced_once_when_the_ledger_reaches_it(
+    stack: RunningStack, test_infra: LocalInfra
+) -> None:
+    """Billing counts the whole day (the gateway only from the change): the next debit reaches the limit."""
+    base, owner = stack.base_url, {"authorization": f"Bearer {stack.api_key}"}
+    ns = Namespace(f"stack{stack.offset}")
+    created = httpx.post(f"{base}/v1/keys", json={"name": "e2e-budget-event"}, headers=owner, timeout=10)
+    assert created.status_code == 201, created.text
+    key, key_id = created.json()["key"], created.json()["id"]
+    body: dict[str, Any] = {"model": MODEL, "messages": [{"role": "user", "content": "hello"}], "max_tokens": 16}
+
+    def one() -> int:
+        answer = httpx.post(
+            f"{base}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {key}"}, timeout=30
+        )
+        return answer.status_code
+
+    assert [one() for _ in range(12)] == [200] * 12
+    deadline = time.monotonic() + 30
+    while (spent := _spent_by_key(base, owner, key_id))[1] < 12 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert spent[1] == 12, spent
+    assert spent[0] > 0, spent
+    limit = spent[0] + 1  # the day's spend so far, plus one micro-USD
+    patched = httpx.patch(f"{base}/v1/keys/{key_id}", json={"spend_limit_day_micros": limit}, headers=owner, timeout=10)
+    assert patched.status_code == 200, patched.text
+    time.sleep(3)  # the change travels gateway outbox → GATEWAY stream → billing
+
+    events: list[BudgetExceededV1] = []
+    deadline = time.monotonic() + 30
+    while not events and time.monotonic() < deadline:
+        assert one() in (200, 402)
+        events = asyncio.run(_announcements(test_infra.nats_url, ns, key_id))
+        time.sleep(0.5)
+    assert len(events) == 1, events
+    (event,) = events
+    assert (event.window, event.limit_micros, event.user_id) == ("day", limit, stack.user_id)
+    assert event.spent_micros >= limit
+    assert event.period == time.strftime("%Y%m%d", time.gmtime())
+    for _ in range(3):  # more spend the same day: the period was announced already
+        one()
+    time.sleep(2)
+    assert len(asyncio.run(_announcements(test_infra.nats_url, ns, key_id))) == 1
 
 
 def _subjects(mail_dir: Path, recipient: str) -> list[str]:
