@@ -1,44 +1,37 @@
-"""The console in a real browser against the real stack: a user's journey and an operator's."""
+"""The console in a real browser against the real stack: a user's journeys and an operator's."""
 
 from __future__ import annotations
 
 import re
-import time
 import uuid
-from collections.abc import Callable
-from email import message_from_bytes
-from pathlib import Path
-from urllib.parse import quote
 
-import httpx
-import openai
 from playwright.sync_api import Page, expect
 
+from tests.e2e.console.steps import (
+    MINUS,
+    MONEY,
+    PASSWORD,
+    PIPELINE_S,
+    Snap,
+    balance,
+    breaker_phase,
+    chat,
+    chat_session,
+    chat_session_status,
+    coupon,
+    credited_balance,
+    incident_statuses,
+    register,
+    reset_link,
+    sign_in_as_operator,
+    sign_up,
+    transactions,
+)
 from tollway.testing.stack import RunningStack
 
-# Analytics and billing see a request through the usage event's consumers; the console refreshes every 5 s.
-PIPELINE_S = 45_000
 FLAKY_PRIMARY = "fake-openai/fake-gpt+status=503"  # the catalogue's always-503 primary of flaky-gpt
 BREAKER_OPENS_AFTER = 5  # INFERENCE_ROUTER_BREAKER_FAILURE_THRESHOLD's default (the incident opens at 3, see conftest)
 FLAKY_PROVIDER = "fake-openai"
-PASSWORD = "a long console passphrase 7"
-Snap = Callable[[Page, str], None]
-MINUS = "\N{MINUS SIGN}"  # the console writes negative amounts with a true minus
-MONEY = re.compile(rf"^{MINUS}?\$[\d,]+\.\d{{2,6}}$")
-
-
-def sdk(stack: RunningStack, key: str | None = None) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{stack.base_url}/v1", api_key=key or stack.api_key, max_retries=0)
-
-
-def chat(stack: RunningStack, model: str = "gpt-4o-mini", key: str | None = None) -> str:
-    """One chat request through the official SDK; its request id."""
-    raw = sdk(stack, key).chat.completions.with_raw_response.create(
-        model=model,
-        messages=[{"role": "user", "content": "Say hello"}],
-    )
-    assert raw.parse().choices[0].message.content
-    return raw.headers["x-request-id"]
 
 
 def sign_in_with_key(page: Page, stack: RunningStack, snap: Snap) -> None:
@@ -53,16 +46,6 @@ def sign_in_with_key(page: Page, stack: RunningStack, snap: Snap) -> None:
 def test_user_signs_in_with_an_api_key_from_the_keyboard(console_stack: RunningStack, page: Page, snap: Snap) -> None:
     sign_in_with_key(page, console_stack, snap)
     expect(page.get_by_test_id("balance")).to_have_text(MONEY)
-
-
-def sign_up(page: Page, stack: RunningStack, email: str) -> None:
-    page.goto(f"{stack.base_url}/console/#/signup")
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_test_id("new-secret")).to_have_text(re.compile(r"^tw_"))  # the first key, shown once
-    page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("heading", name="Credits")).to_be_visible()
 
 
 def create_key(page: Page) -> str:
@@ -111,7 +94,7 @@ def test_user_signs_up_makes_a_key_and_sees_their_request_in_usage_and_credits(
     assert after_debit != before
     assert newest.locator("td").nth(2).inner_text().startswith(f"{MINUS}$")
 
-    code = _coupon(console_stack, value_micros=1_000_000)
+    code = coupon(console_stack, value_micros=1_000_000)
     page.get_by_label("Coupon code", exact=True).fill(code.lower())  # codes are case-insensitive
     page.get_by_role("button", name="Redeem").click()
     expect(page.get_by_role("status").filter(has_text="$1.00 added")).to_be_visible()
@@ -136,7 +119,7 @@ def test_user_resets_their_password_through_the_mail_sink_and_signs_in_with_it(
     page.get_by_role("button", name="Send reset link").click()
     expect(page.get_by_role("status")).to_contain_text("reset link is on its way")
 
-    page.goto(_reset_link(console_stack.run_dir / "mail", email))
+    page.goto(reset_link(console_stack.run_dir / "mail", email))
     page.get_by_label("New password", exact=True).fill(f"{PASSWORD} renewed")
     page.get_by_role("button", name="Set password").click()
     expect(page.get_by_role("status")).to_contain_text("Password changed")
@@ -161,7 +144,7 @@ def reset_the_breaker(page: Page, stack: RunningStack, snap: Snap) -> None:
     page.get_by_role("button", name=f"Reset breaker {FLAKY_PRIMARY}").click()
     expect(page.get_by_role("status").filter(has_text=f"Breaker {FLAKY_PRIMARY} reset.")).to_be_visible()
     expect(page.get_by_text("every deployment is healthy")).to_be_visible()
-    assert _breaker_phase(stack, FLAKY_PRIMARY) == "closed"
+    assert breaker_phase(stack, FLAKY_PRIMARY) == "closed"
 
 
 def resolve_the_incident(page: Page, stack: RunningStack, snap: Snap) -> None:
@@ -174,7 +157,7 @@ def resolve_the_incident(page: Page, stack: RunningStack, snap: Snap) -> None:
     snap(page, "incidents")
     incident.get_by_role("button", name=re.compile("^Resolve incident")).click()
     expect(incident).to_contain_text("resolved")
-    assert _incident_statuses(stack, FLAKY_PROVIDER) == ["resolved"]
+    assert incident_statuses(stack, FLAKY_PROVIDER) == ["resolved"]
 
 
 def test_operator_finds_the_user_grants_credit_resets_a_breaker_and_resolves_an_incident(
@@ -183,10 +166,7 @@ def test_operator_finds_the_user_grants_credit_resets_a_breaker_and_resolves_an_
     for _ in range(BREAKER_OPENS_AFTER):
         chat(console_stack, "flaky-gpt")  # served by the backup; each failure of the primary feeds breaker and incident
 
-    page.goto(f"{console_stack.base_url}/console/#/admin/signin")
-    page.get_by_label("Admin key", exact=True).fill(console_stack.admin_key)
-    page.get_by_role("button", name="Enter operator mode").click()
-    expect(page.get_by_role("heading", name="Accounts and credit")).to_be_visible()
+    sign_in_as_operator(page, console_stack)
 
     page.get_by_label("User id or email", exact=True).fill("demo@tollway")  # part of the email: one match opens
     page.get_by_role("button", name="Find").click()
@@ -200,7 +180,7 @@ def test_operator_finds_the_user_grants_credit_resets_a_breaker_and_resolves_an_
     page.get_by_role("button", name="Grant credit").click()
     expect(page.get_by_test_id("grant-result")).to_contain_text("Granted $2.50")
     snap(page, "accounts")
-    grants = _transactions(console_stack, "grant")
+    grants = transactions(console_stack, "grant")
     assert [(t["amount_micros"], t["description"]) for t in grants] == [(2_500_000, "console journey")]
 
     page.get_by_role("link", name="Usage across users").click()
@@ -225,65 +205,115 @@ def test_operator_finds_the_user_grants_credit_resets_a_breaker_and_resolves_an_
     snap(page, "tracking")
 
 
-def _transactions(stack: RunningStack, kind: str) -> list[dict[str, object]]:
-    answer = httpx.get(
-        f"{stack.base_url}/v1/credits/transactions",
-        params={"type": kind},
-        headers={"authorization": f"Bearer {stack.api_key}"},
-        timeout=10,
+def test_user_finds_a_saved_chat_by_search_reads_it_and_deletes_another(
+    console_stack: RunningStack, page: Page, snap: Snap
+) -> None:
+    key = sign_up(page, console_stack, f"chats-{uuid.uuid4().hex[:8]}@example.com")
+    kept = chat_session(
+        console_stack,
+        key,
+        "Key rotation",
+        [
+            ("user", "How do I rotate an API key without downtime?"),
+            ("assistant", "Rotate it: the old key keeps working during the grace period, then revoke it."),
+        ],
     )
-    assert answer.status_code == 200, answer.text
-    rows: list[dict[str, object]] = answer.json()["data"]
-    return rows
-
-
-def _breaker_phase(stack: RunningStack, deployment: str) -> str:
-    provider, model = deployment.split("/", 1)
-    answer = httpx.get(
-        f"{stack.base_url}/admin/v1/circuit-breakers/{provider}/{quote(model, safe='')}",
-        headers={"authorization": f"Bearer {stack.admin_key}"},
-        timeout=10,
+    dropped = chat_session(
+        console_stack, key, "Dinner plans", [("user", "Suggest a pasta for tonight"), ("assistant", "Cacio e pepe.")]
     )
-    assert answer.status_code == 200, answer.text
-    phase: str = answer.json()["phase"]
-    return phase
+
+    page.get_by_role("link", name="Chat history").click()
+    sessions = page.get_by_test_id("chat-sessions")
+    expect(sessions).to_contain_text("Key rotation")
+    expect(sessions).to_contain_text("Dinner plans")
+    expect(page.get_by_test_id("chat-total-sessions")).to_have_text("2")
+    expect(page.get_by_test_id("chat-total-messages")).to_have_text("4")
+
+    search = page.get_by_role("search", name="Search your chats")
+    search.get_by_label("Words to find", exact=True).fill("rotating downtime")  # stemmed: rotating finds rotate
+    search.get_by_label("Words to find", exact=True).press("Enter")
+    expect(sessions).not_to_contain_text("Dinner plans")
+    expect(sessions.locator("tbody tr")).to_have_count(1)
+    sessions.get_by_role("button", name="Open chat Key rotation").press("Enter")  # the keyboard opens it too
+    conversation = page.get_by_test_id("chat-messages")
+    expect(conversation).to_contain_text("without downtime?")
+    expect(conversation).to_contain_text("then revoke it.")
+    expect(page.get_by_role("heading", name="Key rotation", exact=True)).to_be_focused()
+    snap(page, "chats")
+
+    page.get_by_role("button", name="Show every chat").click()
+    sessions.get_by_role("button", name="Delete chat Dinner plans").click()
+    page.get_by_role("button", name="Yes, delete Dinner plans").click()
+    expect(page.get_by_role("status").filter(has_text="Deleted Dinner plans")).to_be_visible()
+    expect(sessions).not_to_contain_text("Dinner plans")
+    expect(sessions).to_contain_text("Key rotation")
+    assert chat_session_status(console_stack, key, dropped) == 404
+    assert chat_session_status(console_stack, key, kept) == 200
 
 
-def _coupon(stack: RunningStack, value_micros: int) -> str:
-    code = f"JOURNEY{uuid.uuid4().hex[:6].upper()}"
-    answer = httpx.post(
-        f"{stack.base_url}/admin/v1/coupons",
-        json={"code": code, "value_micros": value_micros, "max_uses": 10},
-        headers={"authorization": f"Bearer {stack.admin_key}", "idempotency-key": str(uuid.uuid4())},
-        timeout=10,
-    )
-    assert answer.status_code == 201, answer.text
-    return code
+def test_operator_sees_latency_and_failures_per_provider_over_time(
+    console_stack: RunningStack, page: Page, snap: Snap
+) -> None:
+    for _ in range(3):
+        chat(console_stack, "gpt-4o-mini")  # served by fake-openai, its primary
+
+    sign_in_as_operator(page, console_stack)
+    page.get_by_role("link", name="Circuit breakers").click()
+    page.get_by_role("link", name="Latency and errors per provider").click()
+    expect(page.get_by_role("heading", name="Provider latency and errors")).to_be_visible()
+    latency = page.get_by_role("img", name="Latency of fake-openai (ms)")
+    expect(latency).to_be_visible(timeout=PIPELINE_S)  # drawn only once analytics has a latency for it
+    expect(latency.locator("desc")).to_contain_text(re.compile(r"p95 peaks at [\d,]+ ms"))
+    expect(page.get_by_test_id("provider-totals")).to_contain_text("fake-openai")
+
+    page.get_by_label("Provider", exact=True).select_option("fake-openai")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_test_id("provider-figures").locator("section")).to_have_count(1)
+    expect(page.get_by_role("img", name="Latency of fake-openai (ms)")).to_be_visible()
+    expect(page.get_by_test_id("provider-figures")).to_contain_text("Failed requests at fake-openai")
+    snap(page, "providers")
 
 
-def _incident_statuses(stack: RunningStack, provider: str) -> list[str]:
-    answer = httpx.get(
-        f"{stack.base_url}/admin/v1/incidents",
-        params={"provider": provider},
-        headers={"authorization": f"Bearer {stack.admin_key}"},
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    return [i["status"] for i in answer.json()["data"]]
+def usd(micros: int) -> str:
+    """Micro-USD as the console writes it: at least two decimals, no trailing zeros past them."""
+    cents = f"{micros % 1_000_000:06d}".rstrip("0").ljust(2, "0")
+    return f"${micros // 1_000_000:,}.{cents}"
 
 
-def _reset_link(mail: Path, email: str, within: float = 30.0) -> str:
-    """The console link in the reset mail the sink wrote for this address."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        for path in sorted(mail.glob("*.eml")) if mail.is_dir() else []:
-            message = message_from_bytes(path.read_bytes())
-            if message["To"] == email:
-                payload = message.get_payload(decode=True)
-                assert isinstance(payload, bytes)
-                body = payload.decode()
-                found = re.search(r"(http\S+/console/#/reset\?token=\S+)", body)
-                assert found, body
-                return found.group(1)
-        time.sleep(0.5)
-    raise AssertionError(f"no reset mail for {email} in {mail}")
+def test_operator_bulk_grants_to_two_users_and_sees_both_balances_rise(
+    console_stack: RunningStack, page: Page, snap: Snap
+) -> None:
+    users = [register(console_stack) for _ in range(2)]
+    before = {user_id: credited_balance(console_stack, key) for user_id, key in users}
+
+    sign_in_as_operator(page, console_stack)
+    page.get_by_role("link", name="Bulk grants").click()
+    page.get_by_label("User ids", exact=True).fill("\n".join(user_id for user_id, _ in users))
+    page.get_by_label("Amount per account (USD)", exact=True).fill("1.25")
+    page.get_by_label("Description", exact=True).fill("bulk journey")
+    expect(page.get_by_test_id("bulk-preview")).to_have_text("2 accounts \N{MULTIPLICATION SIGN} $1.25 = $2.50")
+    page.get_by_role("button", name="Grant to every account").click()
+    expect(page.get_by_test_id("bulk-status")).to_have_text("success")
+    results = page.get_by_test_id("bulk-results")
+    for user_id, key in users:
+        after = before[user_id] + 1_250_000
+        row = results.locator("tr", has_text=user_id)
+        expect(row).to_contain_text("granted")
+        expect(row).to_contain_text(usd(after))
+        assert balance(console_stack, key) == after
+        grants = transactions(console_stack, "grant", key)
+        assert [(t["amount_micros"], t["description"]) for t in grants] == [(1_250_000, "bulk journey")]
+    snap(page, "grants")
+
+    page.get_by_role("link", name="Audit log").click()
+    entries = page.get_by_test_id("audit")
+    expect(entries).to_contain_text(users[1][0])  # newest first: the last sign-up is on the first page
+    page.get_by_label("User id", exact=True).fill(users[0][0])
+    page.get_by_label("User id", exact=True).press("Enter")
+    expect(entries).not_to_contain_text(users[1][0])
+    expect(entries).to_contain_text("key_created")  # registering made the account and its first key
+    snap(page, "audit")
+    page.get_by_label("Event", exact=True).select_option("user_registered")
+    page.get_by_role("button", name="Apply").click()
+    expect(entries.locator("tbody tr")).to_have_count(1)
+    expect(entries).to_contain_text("user_registered")

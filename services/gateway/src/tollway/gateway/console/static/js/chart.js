@@ -1,4 +1,4 @@
-// Bar charts as inline SVG, each with a text alternative (a summary and the same numbers as a table).
+// Bar and line charts as inline SVG, each with a text alternative (a summary and the same numbers as a table).
 
 import { h, uid } from "./dom.js";
 
@@ -15,7 +15,7 @@ function svg(tag, attrs = {}, ...children) {
 }
 
 // points: [{label, value (a number, for the bar's height only), text (the value as shown)}]
-export function barChart(title, points, { empty = "No data in this period yet." } = {}) {
+export function barChart(title, points, { empty = "No data in this period yet.", maxLabels = 8 } = {}) {
   const id = uid("chart");
   const figure = h("figure", { class: "chart panel" }, h("figcaption", { id }, title));
   if (points.length === 0) {
@@ -27,7 +27,7 @@ export function barChart(title, points, { empty = "No data in this period yet." 
   const plotHeight = HEIGHT - PAD.top - PAD.bottom;
   const slot = plotWidth / points.length;
   const barWidth = Math.max(2, Math.min(48, slot * 0.7));
-  const labelEvery = Math.ceil(points.length / 8);
+  const labelEvery = Math.ceil(points.length / maxLabels);
   const peak = points.reduce((best, p) => (p.value > best.value ? p : best), points[0]);
   const chart = svg(
     "svg",
@@ -45,11 +45,64 @@ export function barChart(title, points, { empty = "No data in this period yet." 
     }
   });
   chart.append(svg("text", { x: PAD.left + 2, y: 14, "text-anchor": "start" }, `max ${peak.text}`));
-  const rows = points.map((p) => h("tr", {}, h("th", { scope: "row" }, p.label), h("td", { class: "num" }, p.text)));
-  figure.append(
-    chart,
-    h("details", {}, h("summary", {}, "Show as a table"),
-      h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "period"), h("th", { scope: "col", class: "num" }, "value"))), h("tbody", {}, rows))),
+  figure.append(chart, asTable(["value"], points.map((p) => [p.label, p.text])));
+  return figure;
+}
+
+// The chart's numbers as a table, folded away under the picture.
+function asTable(names, rows) {
+  return h("details", {}, h("summary", {}, "Show as a table"),
+    h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "period"), names.map((n) => h("th", { scope: "col", class: "num" }, n)))),
+      h("tbody", {}, rows.map(([label, ...cells]) => h("tr", {}, h("th", { scope: "row" }, label), cells.map((c) => h("td", { class: "num" }, c)))))));
+}
+
+// One polyline per series over shared periods; a null value is a gap (no data then), not a zero.
+// series: [{name, values: [number | null], text: number -> string}]; lines differ by dash as well as colour.
+export function lineChart(title, labels, series, { empty = "No data in this period yet.", maxLabels = 8 } = {}) {
+  const id = uid("chart");
+  const figure = h("figure", { class: "chart panel" }, h("figcaption", { id }, title));
+  const known = series.flatMap((s) => s.values.filter((v) => v !== null && v !== undefined));
+  if (known.length === 0) {
+    figure.append(h("p", { class: "muted" }, empty));
+    return figure;
+  }
+  const top = Math.max(...known, 0) || 1;
+  const plotHeight = HEIGHT - PAD.top - PAD.bottom;
+  const inset = 22; // room for the first and last period's label, centred under its point
+  const step = labels.length > 1 ? (WIDTH - PAD.left - PAD.right - 2 * inset) / (labels.length - 1) : 0;
+  const x = (i) => PAD.left + (labels.length > 1 ? inset + i * step : (WIDTH - PAD.left - PAD.right) / 2);
+  const y = (v) => HEIGHT - PAD.bottom - (v / top) * plotHeight;
+  const peaks = series.map((s) => {
+    const at = s.values.reduce((best, v, i) => (v !== null && (best < 0 || v > s.values[best]) ? i : best), -1);
+    return at < 0 ? `${s.name} has no data` : `${s.name} peaks at ${s.text(s.values[at])} (${labels[at]})`;
+  });
+  const chart = svg(
+    "svg",
+    { class: "lines", viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-labelledby": id, "aria-describedby": `${id}-d` },
+    svg("desc", { id: `${id}-d` }, `${labels.length} periods; ${peaks.join("; ")}.`),
+    svg("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: HEIGHT - PAD.bottom, y2: HEIGHT - PAD.bottom }),
   );
+  series.forEach((s, n) => {
+    let path = "";
+    s.values.forEach((v, i) => {
+      if (v === null || v === undefined) return;
+      const gap = i === 0 || s.values[i - 1] === null || s.values[i - 1] === undefined;
+      path += `${gap ? "M" : "L"}${x(i).toFixed(1)},${y(v).toFixed(1)} `;
+      const alone = gap && (s.values[i + 1] === null || s.values[i + 1] === undefined);
+      if (alone || labels.length <= 48) {
+        chart.append(svg("circle", { class: `dot s${n}`, cx: x(i), cy: y(v), r: 3 }, svg("title", {}, `${labels[i]} ${s.name}: ${s.text(v)}`)));
+      }
+    });
+    chart.append(svg("path", { class: `line s${n}`, d: path.trim() }));
+  });
+  const every = Math.ceil(labels.length / maxLabels);
+  labels.forEach((label, i) => {
+    if (i % every === 0) chart.append(svg("text", { x: x(i), y: HEIGHT - PAD.bottom + 16, "text-anchor": "middle" }, label));
+  });
+  chart.append(svg("text", { x: PAD.left + 2, y: 14, "text-anchor": "start" }, `max ${series[0].text(top)}`));
+  const legend = h("ul", { class: "legend", "aria-hidden": "true" }, series.map((s, n) => h("li", {}, h("span", { class: `swatch s${n}` }), s.name)));
+  const rows = labels.map((label, i) => [label, ...series.map((s) => (s.values[i] === null || s.values[i] === undefined ? "—" : s.text(s.values[i])))]);
+  figure.append(chart, legend, asTable(series.map((s) => s.name), rows));
   return figure;
 }

@@ -11,13 +11,17 @@ const PAGES = {
   "#/credits": ["credits", "Credits", "user", "Account"],
   "#/usage": ["usage", "Usage", "user", "Account"],
   "#/keys": ["keys", "API keys", "user", "Account"],
+  "#/chats": ["chats", "Chat history", "user", "Account"],
   "#/admin/signin": ["admin_signin", "Operator sign in", null, null],
   "#/admin/accounts": ["admin_accounts", "Accounts and credit", "admin", "Operators"],
   "#/admin/usage": ["admin_usage", "Usage across users", "admin", "Operators"],
   "#/admin/breakers": ["admin_breakers", "Circuit breakers", "admin", "Operators"],
+  "#/admin/providers": ["admin_providers", "Provider latency and errors", "admin", "Operators"],
   "#/admin/requests": ["admin_requests", "Request monitor", "admin", "Operators"],
   "#/admin/incidents": ["admin_incidents", "Incidents", "admin", "Operators"],
   "#/admin/coupons": ["admin_coupons", "Coupons", "admin", "Operators"],
+  "#/admin/grants": ["admin_grants", "Bulk grants", "admin", "Operators"],
+  "#/admin/audit": ["admin_audit", "Audit log", "admin", "Operators"],
   "#/admin/tracking": ["admin_tracking", "Tracking quality", "admin", "Operators"],
 };
 

@@ -97,7 +97,8 @@ async function detail(region, userId) {
     h("section", { class: "panel", "data-testid": "user-detail" },
       h("h2", {}, user.email || user.display_name || user.id),
       h("p", {}, h("code", {}, user.id), " · ", user.is_active === false ? badge("inactive", "bad") : badge("active", "ok"),
-        ` · role ${user.role || "user"} · created ${when(user.created_at)} `, activeToggle(region, user)),
+        ` · role ${user.role || "user"} · created ${when(user.created_at)} · `,
+        h("a", { href: `#/admin/audit?user=${encodeURIComponent(user.id)}` }, "audit log"), " ", activeToggle(region, user)),
       usage ? cards([["Requests (7 days)", count(usage.totals.requests)], ["Spend (7 days)", usd(usage.totals.cost_usd)], ["Tokens (7 days)", count(usage.totals.total_tokens)]]) : null,
       table("API keys", [
         { label: "name", value: (k) => k.name || "(unnamed)" },

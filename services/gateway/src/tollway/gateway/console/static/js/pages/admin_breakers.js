@@ -38,7 +38,8 @@ export function render() {
   }
 
   const node = h("div", {},
-    h("p", {}, "A breaker opens after repeated failures of one deployment and sends traffic to the next; reset it once the provider is healthy again."),
+    h("p", {}, "A breaker opens after repeated failures of one deployment and sends traffic to the next; reset it once the provider is healthy again. ",
+      h("a", { href: "#/admin/providers" }, "Latency and errors per provider"), " over time show whether it is."),
     h("div", { class: "toolbar" },
       h("button", { type: "button", class: "secondary", onclick: () => feed.refresh() }, "Refresh"),
       h("button", { type: "button", class: "danger", onclick: () => reset(null) }, "Reset all"), feed.stamp),
