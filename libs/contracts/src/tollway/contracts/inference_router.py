@@ -11,7 +11,7 @@ from tollway.contracts.base import Event
 RequestStatus = Literal["ok", "cancelled"]
 PublicApi = Literal["openai", "anthropic"]
 # The public route family a request came through; ``api`` stays the error/format family (OpenAI or Anthropic).
-Endpoint = Literal["chat", "responses", "completions", "embeddings", "ai_sdk"]
+Endpoint = Literal["chat", "responses", "completions", "embeddings", "ai_sdk", "gemini", "bedrock"]
 
 
 class RequestCompletedV1(Event, frozen=True, kw_only=True, tag="router.request.completed.v1"):

@@ -10,8 +10,12 @@ import msgspec
 API_HEADER = "x-tollway-api"
 REQUEST_ID_HEADER = "x-request-id"
 # The OpenAI-shaped routes beside chat (Responses, legacy completions, embeddings) and the Vercel AI SDK data stream
-# travel the same chat path; only ``anthropic`` answers errors in Anthropic's shape.
-PublicApiName = Literal["openai", "anthropic", "openai_responses", "openai_completions", "openai_embeddings", "ai_sdk"]
+# travel the same chat path, as do Gemini's and Bedrock Runtime's own shapes (``gemini``, ``bedrock``: the model is in
+# their paths, so the gateway forwards ``{"model", "stream", "request": <client body>}``); each answers errors in its
+# own shape, the OpenAI-shaped routes in OpenAI's.
+PublicApiName = Literal[
+    "openai", "anthropic", "openai_responses", "openai_completions", "openai_embeddings", "ai_sdk", "gemini", "bedrock"
+]
 
 CHAT_PATH = "/internal/v1/chat"
 CATALOG_PATH = "/internal/v1/catalog"
