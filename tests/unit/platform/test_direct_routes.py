@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from tollway.platform.hot_path import DirectRoutes
@@ -64,3 +65,31 @@ async def test_a_hot_route_that_raises_after_starting_just_ends() -> None:
 
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
     assert sent[1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+async def test_a_pattern_route_serves_whole_paths_that_no_exact_route_took() -> None:
+    served: list[str] = []
+
+    async def route(name: str, scope: Any, receive: Any, send: Any) -> None:
+        served.append(f"{name} {scope['path']}")
+
+    async def litestar(scope: Any, receive: Any, send: Any) -> None:
+        served.append(f"framework {scope['path']}")
+
+    async def exact(scope: Any, receive: Any, send: Any) -> None:
+        await route("exact", scope, receive, send)
+
+    async def converse(scope: Any, receive: Any, send: Any) -> None:
+        await route("pattern", scope, receive, send)
+
+    pattern = re.compile(r"/model/(?P<model>.+)/converse")
+    routes = DirectRoutes(litestar, {"/model/x/converse": exact}, object(), [(pattern, converse)])
+    for path in ("/model/x/converse", "/model/a:b/c/converse", "/model/a/converse/extra", "/models"):
+        await routes({"type": "http", "path": path}, None, None)  # type: ignore[arg-type]
+
+    assert served == [
+        "exact /model/x/converse",
+        "pattern /model/a:b/c/converse",
+        "framework /model/a/converse/extra",  # the whole path must match
+        "framework /models",
+    ]

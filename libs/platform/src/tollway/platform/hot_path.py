@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -54,10 +55,18 @@ class DirectRoutes:
     is set as Litestar would have set it, for the routes that read their services from the app state.
     """
 
-    def __init__(self, inner: ASGIApp, routes: Mapping[str, ASGIApp], app: object) -> None:
+    def __init__(
+        self,
+        inner: ASGIApp,
+        routes: Mapping[str, ASGIApp],
+        app: object,
+        patterns: Sequence[tuple[re.Pattern[str], ASGIApp]] = (),
+    ) -> None:
         self._inner = inner
         self._routes = dict(routes)
         self._app = app
+        # Paths that carry a parameter (``/model/{modelId}/converse``), tried only when no exact path matched.
+        self._patterns = tuple(patterns)
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -66,7 +75,7 @@ class DirectRoutes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         entries = cast("dict[str, Any]", scope)
-        route = self._routes.get(entries["path"]) if entries["type"] == "http" else None
+        route = self._route(entries["path"]) if entries["type"] == "http" else None
         if route is None:
             await self._inner(scope, receive, send)
             return
@@ -85,6 +94,12 @@ class DirectRoutes:
             # traceback. The client gets a plain JSON 500, or (once the answer started) the end of it.
             log.exception("hot route %s failed", entries["path"])
             await _answer_failure(send, started)
+
+    def _route(self, path: str) -> ASGIApp | None:
+        route = self._routes.get(path)
+        if route is None and self._patterns:
+            route = next((found for pattern, found in self._patterns if pattern.fullmatch(path)), None)
+        return route
 
 
 async def _answer_failure(send: Send, started: bool) -> None:

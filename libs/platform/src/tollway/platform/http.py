@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -44,12 +45,14 @@ def service_app(
     lifespans: Sequence[Lifespan] = (),
     hot_routes: Mapping[str, ASGIApp] | None = None,
     internal: bool = True,
+    hot_patterns: Sequence[tuple[re.Pattern[str], ASGIApp]] = (),
 ) -> Litestar:
     """A Litestar app whose lifespan opens the service's infra into ``app.state.infra``.
 
     ``lifespans`` run inside it, in order, so a service's own background tasks start after the infra is open and
     stop (flushing what they hold) before it closes. ``hot_routes`` (exact path → raw ASGI function) are served
-    before Litestar by ``DirectRoutes``: its middleware cost about a third of a request's CPU on those routes.
+    before Litestar by ``DirectRoutes``: its middleware cost about a third of a request's CPU on those routes;
+    ``hot_patterns`` (whole-path regex → raw ASGI function) are the hot routes with a parameter in their path.
     ``internal`` services (all but the gateway) serve ``route_handlers`` only to signed callers, and ``/admin``
     paths only to admins, whatever each handler declares: one guard on the router, not one per handler.
     """
@@ -79,8 +82,8 @@ def service_app(
         debug=False,
         request_class=JsonSafeRequest,
     )
-    if hot_routes:
-        app.asgi_handler = DirectRoutes(app.asgi_handler, hot_routes, app)
+    if hot_routes or hot_patterns:
+        app.asgi_handler = DirectRoutes(app.asgi_handler, hot_routes or {}, app, hot_patterns)
     return app
 
 
