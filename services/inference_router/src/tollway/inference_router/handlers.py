@@ -99,7 +99,7 @@ async def serve_chat(command: ServeChat, ports: RouterPorts) -> ChatReply | Chat
     """
     fmt = PublicFormat(command.api)
     if ports.usage.full:
-        return ChatReply(503, fmt.error(503, USAGE_BACKLOG_MESSAGE), (("retry-after", "1"),))
+        return ChatReply(503, fmt.error(503, USAGE_BACKLOG_MESSAGE), (("retry-after", "1"), *fmt.error_headers(503)))
     recorder = UsageRecorder(command, ports.usage, ports.clock)
     recorder.price_version = ports.catalog.price_version
     answer: ChatReply | ChatStream | None = None
@@ -113,6 +113,8 @@ async def serve_chat(command: ServeChat, ports: RouterPorts) -> ChatReply | Chat
             recorder.ensure_recorded()
     if isinstance(answer, ChatReply):
         await recorder.durable()
+        if answer.status >= 400:  # every refusal, whoever made it, in the client API's own error headers
+            answer = dataclasses.replace(answer, headers=(*answer.headers, *fmt.error_headers(answer.status)))
     return answer
 
 

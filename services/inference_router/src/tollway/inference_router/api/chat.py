@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 from litestar.types import Receive, Scope, Send
@@ -19,10 +19,7 @@ from tollway.inference_router.replies import ChatReply, ChatStream
 from tollway.platform.hot_path import hot_request
 from tollway.platform.identity import IDENTITY_HEADER, SIGNATURE_HEADER, Identity, IdentityError, verify_identity
 
-_API_NAMES: dict[bytes, PublicApiName] = {
-    name.encode(): name
-    for name in ("openai", "anthropic", "openai_responses", "openai_completions", "openai_embeddings", "ai_sdk")
-}
+_API_NAMES: dict[bytes, PublicApiName] = {name.encode(): name for name in get_args(PublicApiName)}
 _encode = msgspec.json.Encoder().encode
 
 
