@@ -14,6 +14,7 @@ from tollway.gateway.api.console import console_router
 from tollway.gateway.api.edge import Edge
 from tollway.gateway.api.inference_routes import INFERENCE_HOT_ROUTES, inference_routes
 from tollway.gateway.api.monitoring_owners import monitoring_admin_router, tokens_per_second
+from tollway.gateway.api.native_routes import NATIVE_HOT_PATTERNS
 from tollway.gateway.api.owners import user_account, user_redeem
 from tollway.gateway.api.public import HOT_ROUTES, public_routes
 from tollway.gateway.bootstrap import GatewayRuntime
@@ -47,6 +48,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         http=True,
         lifespans=[runtime.lifespan],
         hot_routes={**HOT_ROUTES, **INFERENCE_HOT_ROUTES},
+        hot_patterns=NATIVE_HOT_PATTERNS,
         internal=False,  # the public edge: callers bring API keys or the admin key, checked by its own guards
     )
     # Outermost, before tracing and metrics see the path: ``/ak/{key}/...`` loses its key here.

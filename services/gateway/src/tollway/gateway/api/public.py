@@ -113,9 +113,14 @@ async def _admit(
     return await handlers.admit_chat(services.ports, call)
 
 
-async def _caller(scope: Scope, headers: dict[str, str], services: PublicServices) -> Identity | None:
-    """The key's identity; ``None`` for a keyless call when anonymous use is enabled; else 401."""
-    key = key_from_headers(scope, headers)
+async def _caller(
+    scope: Scope, headers: dict[str, str], services: PublicServices, key: str | None = None
+) -> Identity | None:
+    """The key's identity; ``None`` for a keyless call when anonymous use is enabled; else 401.
+
+    ``key`` is one a route found where its API carries it (Gemini's ``x-goog-api-key``, a SigV4 access key id).
+    """
+    key = key or key_from_headers(scope, headers)
     if key is None:
         if services.settings.anonymous_enabled:
             return None

@@ -18,7 +18,8 @@ from tollway.gateway.domain.usage import Usage, UsageTap
 from tollway.gateway.forwarding import RouterClient, RouterError
 
 log = logging.getLogger(__name__)
-# ``x-vercel-ai-data-stream`` tells the AI SDK client which stream protocol the answer speaks.
+# ``x-vercel-ai-data-stream`` tells the AI SDK client which stream protocol the answer speaks; ``x-amzn-errortype``
+# names a Bedrock-shaped error (botocore raises the exception class of that name).
 RELAYED_HEADERS = (
     "content-type",
     "content-encoding",
@@ -26,6 +27,7 @@ RELAYED_HEADERS = (
     "retry-after",
     "retry-after-ms",
     "x-vercel-ai-data-stream",
+    "x-amzn-errortype",
 )
 
 

@@ -5,10 +5,19 @@ from __future__ import annotations
 import msgspec
 
 CARRY_BYTES = 2048  # a usage object is a few hundred bytes; keeping this much finds one split across chunks
-_USAGE_KEY = b'"usage"'
+_USAGE_KEYS = (b'"usage"', b'"usageMetadata"')  # Gemini names its usage object ``usageMetadata``
 _WHITESPACE = b" \t\r\n"
-# The last frame of OpenAI's, Anthropic's and the Responses API's streams, and the AI SDK data stream's finish line.
-_STREAM_ENDS = (b"data: [DONE]", b"message_stop", b"response.completed", b"response.incomplete", b'd:{"finishReason"')
+# The last frame of OpenAI's, Anthropic's and the Responses API's streams, the AI SDK data stream's finish line,
+# Gemini's last chunk (the one with a finish reason) and ConverseStream's closing ``metadata`` event (its header).
+_STREAM_ENDS = (
+    b"data: [DONE]",
+    b"message_stop",
+    b"response.completed",
+    b"response.incomplete",
+    b'd:{"finishReason"',
+    b'"finishReason"',
+    b":event-type\x07\x00\x08metadata",
+)
 
 
 class Usage(msgspec.Struct, frozen=True):
@@ -32,6 +41,13 @@ class _UsageFields(msgspec.Struct):
     total_tokens: int | None = None  # with prompt_tokens alone: an embeddings answer (no output)
     promptTokens: int | None = None  # noqa: N815 - the AI SDK data stream's names
     completionTokens: int | None = None  # noqa: N815
+    promptTokenCount: int | None = None  # noqa: N815 - Gemini's (thinking is output, apart from candidates)
+    candidatesTokenCount: int | None = None  # noqa: N815
+    thoughtsTokenCount: int | None = None  # noqa: N815
+    inputTokens: int | None = None  # noqa: N815 - Bedrock's (cache reads and writes beside the input)
+    outputTokens: int | None = None  # noqa: N815
+    cacheReadInputTokens: int | None = None  # noqa: N815
+    cacheWriteInputTokens: int | None = None  # noqa: N815
 
 
 _decoder = msgspec.json.Decoder(_UsageFields)
@@ -52,12 +68,13 @@ class UsageTap:
 
     def feed(self, chunk: bytes) -> None:
         window = self._carry + chunk if self._carry else chunk
-        start = window.find(_USAGE_KEY)
-        while start >= 0:
-            found = _object_after(window, start + len(_USAGE_KEY))
-            if found is not None:
-                self._merge(found)
-            start = window.find(_USAGE_KEY, start + len(_USAGE_KEY))
+        for key in _USAGE_KEYS:
+            start = window.find(key)
+            while start >= 0:
+                found = _object_after(window, start + len(key))
+                if found is not None:
+                    self._merge(found)
+                start = window.find(key, start + len(key))
         self._carry = window[-CARRY_BYTES:]
 
     def usage(self) -> Usage | None:
@@ -74,7 +91,7 @@ class UsageTap:
         if "input_tokens" in fields and "output_tokens" in fields:
             cached = fields.get("cache_creation_input_tokens", 0) + fields.get("cache_read_input_tokens", 0)
             return Usage(fields["input_tokens"] + cached, fields["output_tokens"])
-        return None
+        return _native_usage(fields)
 
     def _merge(self, raw: bytes) -> None:
         try:
@@ -85,6 +102,17 @@ class UsageTap:
             value = getattr(parsed, name)
             if isinstance(value, int) and value > self._fields.get(name, -1):
                 self._fields[name] = value
+
+
+def _native_usage(fields: dict[str, int]) -> Usage | None:
+    """Gemini's ``usageMetadata`` or Bedrock's ``usage`` (``inputTokens`` excludes cache reads and writes)."""
+    if "promptTokenCount" in fields and "candidatesTokenCount" in fields:
+        output = fields["candidatesTokenCount"] + fields.get("thoughtsTokenCount", 0)
+        return Usage(fields["promptTokenCount"], output)
+    if "inputTokens" in fields and "outputTokens" in fields:
+        cached = fields.get("cacheReadInputTokens", 0) + fields.get("cacheWriteInputTokens", 0)
+        return Usage(fields["inputTokens"] + cached, fields["outputTokens"])
+    return None
 
 
 def _object_after(window: bytes, at: int) -> bytes | None:
