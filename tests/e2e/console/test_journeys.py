@@ -209,6 +209,8 @@ def test_user_finds_a_saved_chat_by_search_reads_it_and_deletes_another(
     console_stack: RunningStack, page: Page, snap: Snap
 ) -> None:
     key = sign_up(page, console_stack, f"chats-{uuid.uuid4().hex[:8]}@example.com")
+    page.get_by_role("link", name="Chat history").click()
+    expect(page.get_by_test_id("chat-sessions")).to_contain_text("No saved chats yet")  # and what saves one
     kept = chat_session(
         console_stack,
         key,
@@ -222,7 +224,7 @@ def test_user_finds_a_saved_chat_by_search_reads_it_and_deletes_another(
         console_stack, key, "Dinner plans", [("user", "Suggest a pasta for tonight"), ("assistant", "Cacio e pepe.")]
     )
 
-    page.get_by_role("link", name="Chat history").click()
+    page.get_by_role("button", name="Refresh").click()
     sessions = page.get_by_test_id("chat-sessions")
     expect(sessions).to_contain_text("Key rotation")
     expect(sessions).to_contain_text("Dinner plans")
@@ -249,6 +251,11 @@ def test_user_finds_a_saved_chat_by_search_reads_it_and_deletes_another(
     expect(sessions).to_contain_text("Key rotation")
     assert chat_session_status(console_stack, key, dropped) == 404
     assert chat_session_status(console_stack, key, kept) == 200
+
+    page.set_viewport_size({"width": 390, "height": 844})  # on a phone the conversation wraps instead of scrolling
+    sessions.get_by_role("button", name="Open chat Key rotation").click()
+    expect(page.get_by_test_id("chat-messages")).to_contain_text("then revoke it.")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_operator_sees_latency_and_failures_per_provider_over_time(

@@ -171,5 +171,6 @@ export function render({ params }) {
   refreshTotals();
   load();
   if (params.get("session")) open(params.get("session"));
-  return { node: h("div", {}, summary, h("section", { class: "panel" }, form, searchOut), status, list, reader) };
+  const refresh = h("button", { type: "button", class: "secondary", onclick: () => { refreshTotals(); load(); } }, "Refresh");
+  return { node: h("div", {}, h("div", { class: "toolbar" }, refresh), summary, h("section", { class: "panel" }, form, searchOut), status, list, reader) };
 }
