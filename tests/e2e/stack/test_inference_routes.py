@@ -7,16 +7,22 @@ compared with the gateway's own, so a new inference route without a case here fa
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
+import botocore.session
 import httpx
 import msgspec
 import openai
 import pytest
+from botocore.config import Config
+from google import genai
+from google.genai import types
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tollway.gateway.api.inference_routes import INFERENCE_HOT_ROUTES
 from tollway.gateway.api.public import HOT_ROUTES
+from tollway.gateway.domain.native_envelopes import NATIVE_ROUTES
 from tollway.testing.processes import eventually
 from tollway.testing.stack import RunningStack, wait_for_credit
 
@@ -153,6 +159,75 @@ def ai_sdk_whole(stack: RunningStack) -> str:
     return ai_sdk(stack, "/api/chat/ai-sdk-completions", stream=False)
 
 
+def _gemini(stack: RunningStack, version: str) -> genai.Client:
+    options = types.HttpOptions(
+        base_url=stack.base_url, api_version=version, retry_options=types.HttpRetryOptions(attempts=1)
+    )
+    return genai.Client(api_key=stack.api_key, http_options=options)
+
+
+def _gemini_request_id(response: types.GenerateContentResponse) -> str:
+    assert response.sdk_http_response is not None
+    assert response.sdk_http_response.headers is not None
+    return response.sdk_http_response.headers["x-request-id"]
+
+
+def gemini_generate(stack: RunningStack, version: str = "v1beta") -> str:
+    with _gemini(stack, version) as client:
+        answer = client.models.generate_content(model="gemini-2.0-flash", contents="Say hello")
+    assert answer.text
+    assert answer.text.startswith("tok0")
+    return _gemini_request_id(answer)
+
+
+def gemini_stream(stack: RunningStack, version: str = "v1beta") -> str:
+    with _gemini(stack, version) as client:
+        config = types.GenerateContentConfig(max_output_tokens=5)
+        chunks = list(client.models.generate_content_stream(model="gpt-4o-mini", contents="Say hello", config=config))
+    assert "".join(chunk.text or "" for chunk in chunks) == "tok0 tok1 tok2 tok3 tok4"
+    assert chunks[-1].usage_metadata is not None
+    return _gemini_request_id(chunks[-1])
+
+
+def _bedrock(stack: RunningStack) -> Any:
+    # The Tollway key as the AWS access key id; Tollway cannot check the secret (docs/adr/010-providers.md).
+    return botocore.session.get_session().create_client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=stack.base_url,
+        aws_access_key_id=stack.api_key,
+        aws_secret_access_key="unused",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+def bedrock_converse(stack: RunningStack) -> str:
+    messages = [{"role": "user", "content": [{"text": "Say hello"}]}]
+    answer = _bedrock(stack).converse(modelId="claude-3-5-haiku", messages=messages, inferenceConfig={"maxTokens": 9})
+    assert answer["output"]["message"]["content"][0]["text"].startswith("tok0")
+    assert answer["usage"]["outputTokens"] == 9
+    request_id: str = answer["ResponseMetadata"]["HTTPHeaders"]["x-request-id"]
+    return request_id
+
+
+def bedrock_converse_stream(stack: RunningStack) -> str:
+    messages = [{"role": "user", "content": [{"text": "Say hello"}]}]
+    answer = _bedrock(stack).converse_stream(modelId="gemini-2.0-flash", messages=messages)
+    events = list(answer["stream"])
+    assert [next(iter(e)) for e in events[-2:]] == ["messageStop", "metadata"]
+    assert events[-1]["metadata"]["usage"]["outputTokens"] > 0
+    request_id: str = answer["ResponseMetadata"]["HTTPHeaders"]["x-request-id"]
+    return request_id
+
+
+def gemini_v1_generate(stack: RunningStack) -> str:
+    return gemini_generate(stack, "v1")
+
+
+def gemini_v1_stream(stack: RunningStack) -> str:
+    return gemini_stream(stack, "v1")
+
+
 CASES: dict[str, list[Call]] = {
     "/v1/chat/completions": [chat, code_routed_chat],
     "/v1/messages": [messages],
@@ -161,11 +236,17 @@ CASES: dict[str, list[Call]] = {
     "/v1/embeddings": [embeddings],
     "/api/chat/ai-sdk": [ai_sdk],
     "/api/chat/ai-sdk-completions": [ai_sdk_whole],
+    "/v1beta/models/{model}:generateContent": [gemini_generate],
+    "/v1beta/models/{model}:streamGenerateContent": [gemini_stream],
+    "/v1/models/{model}:generateContent": [gemini_v1_generate],
+    "/v1/models/{model}:streamGenerateContent": [gemini_v1_stream],
+    "/model/{modelId}/converse": [bedrock_converse],
+    "/model/{modelId}/converse-stream": [bedrock_converse_stream],
 }
 
 
 def test_every_inference_route_has_a_case() -> None:
-    assert set(CASES) == set(HOT_ROUTES) | set(INFERENCE_HOT_ROUTES)
+    assert set(CASES) == set(HOT_ROUTES) | set(INFERENCE_HOT_ROUTES) | set(NATIVE_ROUTES)
 
 
 async def test_each_inference_request_is_debited_exactly_once(funded: RunningStack, stack_db: AsyncEngine) -> None:

@@ -1,17 +1,26 @@
-"""The official OpenAI and Anthropic SDKs against the whole stack: only the base URL and the key change."""
+"""The official OpenAI, Anthropic and google-genai SDKs and botocore's bedrock-runtime client against the whole
+stack: only the base URL and the key change."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anthropic
+import botocore.session
 import httpx
 import openai
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from google import genai
+from google.genai import errors, types
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from tollway.testing.processes import eventually
 from tollway.testing.stack import RunningStack, wait_for_credit
 
 HI = [{"role": "user", "content": "Say hello"}]
@@ -169,3 +178,110 @@ def test_account_routes_are_forwarded_to_their_owners(funded: RunningStack) -> N
     )
     assert refund.status_code == 201, refund.text
     assert refund_again.status_code == 409, refund_again.text
+
+
+def gemini(stack: RunningStack, key: str | None = None) -> genai.Client:
+    options = types.HttpOptions(base_url=stack.base_url, retry_options=types.HttpRetryOptions(attempts=1))
+    return genai.Client(api_key=key or stack.api_key, http_options=options)
+
+
+def bedrock(stack: RunningStack, key: str | None = None) -> Any:
+    """botocore signs with SigV4; the Tollway key is the access key id and the secret is not checked (ADR 010)."""
+    return botocore.session.get_session().create_client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=stack.base_url,
+        aws_access_key_id=key or stack.api_key,
+        aws_secret_access_key="not-checked",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+@pytest.fixture
+async def stack_db(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(migrated_database_url)
+    yield engine
+    await engine.dispose()
+
+
+async def usage_debits(engine: AsyncEngine, user_id: str) -> list[tuple[str, int]]:
+    query = text(
+        "SELECT t.metadata->>'request_id', -t.amount_micros FROM billing.transactions t "
+        "JOIN billing.accounts a ON a.id = t.account_id WHERE a.user_id = :user AND t.type = 'usage'"
+    )
+    async with engine.connect() as conn:
+        return [(str(request_id), int(amount)) for request_id, amount in await conn.execute(query, {"user": user_id})]
+
+
+def _gemini_calls(stack: RunningStack) -> list[str]:
+    weather = types.FunctionDeclaration(name="get_weather", parameters_json_schema=WEATHER["function"]["parameters"])  # type: ignore[index]
+    tools = types.GenerateContentConfig(
+        tools=[types.Tool(function_declarations=[weather])],
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+    )
+    with gemini(stack) as client:
+        plain = client.models.generate_content(model="gemini-2.0-flash", contents="Say hello")
+        chunks = list(client.models.generate_content_stream(model="claude-3-5-haiku", contents="Say hello"))
+        called = client.models.generate_content(model="gpt-4o-mini", contents="Weather in Oslo?", config=tools)
+    assert plain.text
+    assert plain.usage_metadata is not None
+    assert (plain.usage_metadata.candidates_token_count or 0) > 0
+    assert "".join(chunk.text or "" for chunk in chunks)
+    assert chunks[-1].candidates is not None
+    assert chunks[-1].candidates[0].finish_reason is not None
+    assert [call.name for call in called.function_calls or []] == ["get_weather"]
+    answers = [plain, chunks[-1], called]
+    return [
+        a.sdk_http_response.headers["x-request-id"]
+        for a in answers
+        if a.sdk_http_response and a.sdk_http_response.headers
+    ]
+
+
+def _bedrock_calls(stack: RunningStack) -> list[str]:
+    client = bedrock(stack)
+    messages = [{"role": "user", "content": [{"text": "Say hello"}]}]
+    plain = client.converse(modelId="gpt-4o-mini", messages=messages, system=[{"text": "Be brief."}])
+    streamed = client.converse_stream(modelId="claude-3-5-haiku", messages=messages, inferenceConfig={"maxTokens": 5})
+    events = list(streamed["stream"])
+    assert plain["output"]["message"]["content"][0]["text"]
+    assert plain["usage"]["totalTokens"] == plain["usage"]["inputTokens"] + plain["usage"]["outputTokens"]
+    text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+    assert text == "tok0 tok1 tok2 tok3 tok4"
+    assert events[-1]["metadata"]["usage"]["outputTokens"] == 5
+    return [answer["ResponseMetadata"]["HTTPHeaders"]["x-request-id"] for answer in (plain, streamed)]
+
+
+async def test_google_genai_and_botocore_are_served_and_each_request_is_debited_once(
+    funded: RunningStack, stack_db: AsyncEngine
+) -> None:
+    request_ids = _gemini_calls(funded) + _bedrock_calls(funded)
+    assert len(set(request_ids)) == 5
+
+    async def all_debited() -> bool:
+        return set(request_ids) <= {request_id for request_id, _ in await usage_debits(stack_db, funded.user_id)}
+
+    await eventually(all_debited, within=30, what="a debit for every Gemini- and Bedrock-shaped request")
+    debits = [
+        (request_id, amount)
+        for request_id, amount in await usage_debits(stack_db, funded.user_id)
+        if request_id in request_ids
+    ]
+    assert sorted(request_id for request_id, _ in debits) == sorted(request_ids)  # once each, never twice
+    assert all(amount > 0 for _, amount in debits)
+
+
+def test_gemini_and_bedrock_errors_surface_as_their_clients_exceptions(funded: RunningStack) -> None:
+    with gemini(funded, "tw_not_a_real_key") as client, pytest.raises(errors.ClientError) as gemini_401:
+        client.models.generate_content(model="gemini-2.0-flash", contents="hi")
+    with gemini(funded) as client, pytest.raises(errors.ClientError) as gemini_404:
+        client.models.generate_content(model="no-such-model", contents="hi")
+    with pytest.raises(ClientError) as bedrock_401:
+        bedrock(funded, "tw_not_a_real_key").converse(modelId="gpt-4o-mini", messages=[])
+    with pytest.raises(ClientError) as bedrock_404:
+        bedrock(funded).converse(modelId="no-such-model", messages=[{"role": "user", "content": [{"text": "hi"}]}])
+
+    assert (gemini_401.value.code, gemini_401.value.status) == (401, "UNAUTHENTICATED")
+    assert (gemini_404.value.code, gemini_404.value.status) == (404, "NOT_FOUND")
+    assert bedrock_401.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    assert bedrock_404.value.response["Error"]["Code"] == "ResourceNotFoundException"
