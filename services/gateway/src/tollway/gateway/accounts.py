@@ -1,4 +1,4 @@
-"""Account use cases: register, sign in, sessions, password reset, external sign-in, profile, self-service keys."""
+"""Account use cases: register, sign in, sessions, password reset, external sign-in and profile."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 
-import msgspec
-
 from tollway.contracts import (
     ApiKeyBudgetChangedV1,
     ApiKeyCreatedV1,
-    ApiKeyRevokedV1,
     ApiKeyUpdatedV1,
     Event,
     UserRegisteredV1,
@@ -32,15 +29,13 @@ from tollway.gateway.domain.accounts import (
     TooManyAttemptsError,
     UnprocessableError,
     check_password,
-    checked_key_settings,
     new_secret,
-    rotation_expiry,
 )
 from tollway.gateway.domain.accounts_passwords import hash_password, verify_password
 from tollway.gateway.domain.accounts_records import Mail, Session
 from tollway.gateway.domain.api_keys import ApiKey, IssuedKey
 from tollway.gateway.domain.audit import AuditEntry, AuditEvent
-from tollway.gateway.domain.errors import ApiKeyNotFoundError, EmailTakenError, InvalidInputError
+from tollway.gateway.domain.errors import EmailTakenError, InvalidInputError
 from tollway.gateway.domain.identity import Identity
 from tollway.gateway.domain.ids import new_api_key_id, new_session_id, new_user_id
 from tollway.gateway.domain.users import ROUTING_STRATEGIES, NewUser, User, normalise_email, validated
@@ -74,7 +69,7 @@ async def register_account(
     check_password(password, email=new.email)
     password_hash = await asyncio.to_thread(hash_password, password)
     user = _new_user(new)
-    issued = _issue(ports, user.id, KeySettings(name=FIRST_KEY_NAME))
+    issued = issue_key(ports, user.id, KeySettings(name=FIRST_KEY_NAME))
     async with ports.store.transaction() as uow:
         if not await uow.accounts.add(user, password_hash=password_hash):
             raise EmailTakenError
@@ -196,12 +191,12 @@ async def sign_in_external(ports: AccountPorts, id_token: str) -> SignedIn:
 
 async def _register_external(ports: AccountPorts, subject: str, email: str | None, name: str | None) -> SignedIn:
     user = _new_user(validated(NewUser(email=email, display_name=(name or "")[:200] or None)))
-    issued = _issue(ports, user.id, KeySettings(name=FIRST_KEY_NAME))
+    issued = issue_key(ports, user.id, KeySettings(name=FIRST_KEY_NAME))
     async with ports.store.transaction() as uow:
         if not await uow.accounts.add(user, password_hash=None, external_subject=subject):
             # The email belongs to an unverified-link account, or a concurrent sign-in won: no email then.
             user = _new_user(NewUser(display_name=user.display_name))
-            issued = _issue(ports, user.id, KeySettings(name=FIRST_KEY_NAME))
+            issued = issue_key(ports, user.id, KeySettings(name=FIRST_KEY_NAME))
             if not await uow.accounts.add(user, password_hash=None, external_subject=subject):
                 raise InvalidTokenError("this identity is being signed in concurrently; retry")
         await _store_user_events(uow, user, issued, actor="external_sign_in")
@@ -253,131 +248,22 @@ async def update_me(ports: AccountPorts, principal: Principal, changes: dict[str
         )
         if user is None:
             raise InvalidTokenError("the account no longer exists")
-        await uow.audit.record(_entry(AuditEvent.PROFILE_UPDATED, _actor(principal), user.id, detail=_names(changes)))
+        await uow.audit.record(
+            _entry(AuditEvent.PROFILE_UPDATED, actor_of(principal), user.id, detail=changed_names(changes))
+        )
         # Routing strategy travels in cached identities: every replica re-reads this user's keys.
         events = await stage_key_updates(uow, [user.id]) if "routing_strategy" in changes else []
     await publish_now(ports, events)
     return user
 
 
-# --- keys -----------------------------------------------------------------------------------------------------
-
-
-async def list_my_keys(ports: AccountPorts, principal: Principal) -> list[ApiKey]:
-    async with ports.store.transaction() as uow:
-        return await uow.api_keys.list_for_user(principal.user_id)
-
-
-async def get_my_key(ports: AccountPorts, principal: Principal, api_key_id: str) -> ApiKey:
-    async with ports.store.transaction() as uow:
-        return await _owned(uow, principal, api_key_id)
-
-
-async def create_my_key(ports: AccountPorts, principal: Principal, settings: KeySettings) -> IssuedKey:
-    issued = _issue(ports, principal.user_id, checked_key_settings(settings, utc_now()))
-    async with ports.store.transaction() as uow:
-        await uow.api_keys.add(issued.api_key)
-        key = issued.api_key
-        await uow.outbox.stage(
-            [
-                ApiKeyCreatedV1(api_key_id=key.id, user_id=key.user_id, display_prefix=key.display_prefix),
-                *_budget_events(key),
-            ]
-        )
-        await uow.audit.record(_key_entry(AuditEvent.KEY_CREATED, _actor(principal), key))
-    return issued
-
-
-async def update_my_key(
-    ports: AccountPorts, principal: Principal, api_key_id: str, changes: dict[str, object]
-) -> ApiKey:
-    """Change a key's attributes; every replica drops the key from its cache (event + fast path)."""
-    async with ports.store.transaction() as uow:
-        key = await _owned(uow, principal, api_key_id)
-        if key.revoked_at is not None:
-            raise UnprocessableError("a revoked key cannot be changed", "api_key_id")
-        merged = msgspec.structs.replace(_settings_of(key), **changes)
-        checked = checked_key_settings(merged, utc_now()) if "expires_at" in changes else _checked_keep_expiry(merged)
-        values = {name: getattr(checked, name) for name in changes}
-        updated = await uow.account_keys.update(key.id, values)
-        if updated is None:
-            raise ApiKeyNotFoundError(api_key_id)
-        event = ApiKeyUpdatedV1(api_key_id=key.id, user_id=key.user_id)
-        budget = _budget_events(updated, always=True) if BUDGET_FIELDS & changes.keys() else []
-        await uow.outbox.stage([event, *budget])
-        await uow.audit.record(_key_entry(AuditEvent.KEY_UPDATED, _actor(principal), key, detail=_names(changes)))
-    await publish_now(ports, [event])
-    return updated
-
-
-async def revoke_my_key(ports: AccountPorts, principal: Principal, api_key_id: str) -> ApiKey:
-    async with ports.store.transaction() as uow:
-        key = await _owned(uow, principal, api_key_id)
-        revoked = await uow.api_keys.revoke(key.id, utc_now())
-        if revoked is None:
-            return key  # already revoked: idempotent
-        event = ApiKeyRevokedV1(api_key_id=key.id, user_id=key.user_id)
-        await uow.outbox.stage([event])
-        await uow.audit.record(_key_entry(AuditEvent.KEY_REVOKED, _actor(principal), key))
-    await publish_now(ports, [event])
-    return revoked
-
-
-async def rotate_my_key(
-    ports: AccountPorts, principal: Principal, api_key_id: str, grace_s: int | None
-) -> tuple[IssuedKey, ApiKey]:
-    """A new secret with the same attributes; the old key keeps working for the grace period, then stops."""
-    now = utc_now()
-    grace = ports.policy.rotation_grace_s if grace_s is None else grace_s
-    async with ports.store.transaction() as uow:
-        old = await _owned(uow, principal, api_key_id)
-        if old.revoked_at is not None or old.rotated_to is not None:
-            raise UnprocessableError("only a live key that was not rotated yet can be rotated", "api_key_id")
-        ends = rotation_expiry(old.expires_at, now, grace)
-        issued = _issue(ports, old.user_id, _settings_of(old))
-        await uow.api_keys.add(issued.api_key)
-        retired = await uow.account_keys.update(old.id, {"expires_at": ends, "rotated_to": issued.api_key.id})
-        new = issued.api_key
-        events: list[Event] = [
-            ApiKeyCreatedV1(api_key_id=new.id, user_id=new.user_id, display_prefix=new.display_prefix),
-            ApiKeyUpdatedV1(api_key_id=old.id, user_id=old.user_id),
-        ]
-        await uow.outbox.stage([*events, *_budget_events(new)])  # the new key inherits the budget
-        detail = {"rotated_to": new.id, "grace_seconds": str(grace)}
-        await uow.audit.record(_key_entry(AuditEvent.KEY_ROTATED, _actor(principal), old, detail=detail))
-    await publish_now(ports, events[1:])
-    if retired is None:
-        raise ApiKeyNotFoundError(api_key_id)
-    return issued, retired
-
-
 # --- shared pieces --------------------------------------------------------------------------------------------
-
-
-async def _owned(uow: AccountsUnitOfWork, principal: Principal, api_key_id: str) -> ApiKey:
-    # Someone else's key is "not found", exactly like a key that does not exist: ids leak nothing.
-    key = await uow.account_keys.owned(principal.user_id, api_key_id)
-    if key is None:
-        raise ApiKeyNotFoundError(api_key_id)
-    return key
-
-
-def _settings_of(key: ApiKey) -> KeySettings:
-    return KeySettings(
-        name=key.name,
-        scopes=key.scopes,
-        allowed_models=key.allowed_models,
-        expires_at=key.expires_at,
-        ip_allowlist=key.ip_allowlist,
-        spend_limit_day_micros=key.spend_limit_day_micros,
-        spend_limit_month_micros=key.spend_limit_month_micros,
-    )
 
 
 BUDGET_FIELDS = frozenset({"spend_limit_day_micros", "spend_limit_month_micros"})
 
 
-def _budget_events(key: ApiKey, *, always: bool = False) -> list[Event]:
+def budget_events(key: ApiKey, *, always: bool = False) -> list[Event]:
     """Billing's copy of a key's limits: on issue when it has one, and on every change of either (None clears)."""
     day, month = key.spend_limit_day_micros, key.spend_limit_month_micros
     if day is None and month is None and not always:
@@ -388,13 +274,7 @@ def _budget_events(key: ApiKey, *, always: bool = False) -> list[Event]:
     return [changed]
 
 
-def _checked_keep_expiry(settings: KeySettings) -> KeySettings:
-    # An unchanged expiry may already be in the past (the key expired): that is no reason to refuse other changes.
-    checked = checked_key_settings(msgspec.structs.replace(settings, expires_at=None), utc_now())
-    return msgspec.structs.replace(checked, expires_at=settings.expires_at)
-
-
-def _issue(ports: AccountPorts, user_id: str, settings: KeySettings) -> IssuedKey:
+def issue_key(ports: AccountPorts, user_id: str, settings: KeySettings) -> IssuedKey:
     plaintext = key_format.generate_key()
     key = ApiKey(
         id=new_api_key_id(),
@@ -434,7 +314,7 @@ async def _store_user_events(uow: AccountsUnitOfWork, user: User, issued: Issued
         ]
     )
     await uow.audit.record(_entry(AuditEvent.USER_REGISTERED, actor, user.id))
-    await uow.audit.record(_key_entry(AuditEvent.KEY_CREATED, actor, key))
+    await uow.audit.record(key_entry(AuditEvent.KEY_CREATED, actor, key))
 
 
 async def _open_session(ports: AccountPorts, user: User, event: AuditEvent) -> SignedIn:
@@ -502,11 +382,11 @@ def _digest_subject(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _actor(principal: Principal) -> str:
+def actor_of(principal: Principal) -> str:
     return f"user:{principal.user_id}"
 
 
-def _names(changes: dict[str, object] | dict[str, str | None]) -> dict[str, str]:
+def changed_names(changes: dict[str, object] | dict[str, str | None]) -> dict[str, str]:
     return {"fields": ",".join(sorted(changes))}
 
 
@@ -514,5 +394,5 @@ def _entry(event: AuditEvent, actor: str, user_id: str | None, *, detail: dict[s
     return AuditEntry(event=event, actor=actor, user_id=user_id, detail=detail or {})
 
 
-def _key_entry(event: AuditEvent, actor: str, key: ApiKey, *, detail: dict[str, str] | None = None) -> AuditEntry:
+def key_entry(event: AuditEvent, actor: str, key: ApiKey, *, detail: dict[str, str] | None = None) -> AuditEntry:
     return AuditEntry(event=event, actor=actor, user_id=key.user_id, api_key_id=key.id, detail=detail or {})

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from tollway.contracts import utc_now
-from tollway.gateway import accounts
+from tollway.gateway import own_keys
 from tollway.gateway.accounts_ports import AccountPorts
 from tollway.gateway.api.accounts_auth import ACCOUNT_EXCEPTION_HANDLERS, provide_ports, provide_principal
 from tollway.gateway.api.accounts_schemas import KeyIn, KeyPatchIn, RotatedKeyOut, RotateIn
@@ -53,25 +53,25 @@ class KeyController(Controller):
     @get("/")
     async def list_keys(self, ports: Ports, caller: Caller) -> ApiKeyListOut:
         _reader(caller)
-        return ApiKeyListOut(data=[ApiKeyOut.of(key) for key in await accounts.list_my_keys(ports, caller)])
+        return ApiKeyListOut(data=[ApiKeyOut.of(key) for key in await own_keys.list_my_keys(ports, caller)])
 
     @post("/")
     async def create_key(self, data: JSONBody[KeyIn], ports: Ports, caller: Caller) -> Response[CreatedApiKeyOut]:
         caller.require("account")
-        issued = await accounts.create_my_key(ports, caller, data.settings())
+        issued = await own_keys.create_my_key(ports, caller, data.settings())
         return Response(CreatedApiKeyOut.issued(issued), status_code=201, headers=NO_STORE)
 
     @get("/{api_key_id:str}")
     async def get_key(self, api_key_id: FromPath[str], ports: Ports, caller: Caller) -> ApiKeyOut:
         _reader(caller)
-        return ApiKeyOut.of(await accounts.get_my_key(ports, caller, api_key_id))
+        return ApiKeyOut.of(await own_keys.get_my_key(ports, caller, api_key_id))
 
     @get("/{api_key_id:str}/spend")
     async def key_spend(
         self, api_key_id: FromPath[str], ports: Ports, caller: Caller, request: Request[Any, Any, Any]
     ) -> KeySpendOut:
         _reader(caller)
-        key = await accounts.get_my_key(ports, caller, api_key_id)  # 404 unless the caller owns it
+        key = await own_keys.get_my_key(ports, caller, api_key_id)  # 404 unless the caller owns it
         public = services_of(request).public
         if public is None:
             raise ServiceUnavailableError("key spend is read where requests are admitted")
@@ -84,12 +84,12 @@ class KeyController(Controller):
         self, api_key_id: FromPath[str], data: JSONBody[KeyPatchIn], ports: Ports, caller: Caller
     ) -> ApiKeyOut:
         caller.require("account")
-        return ApiKeyOut.of(await accounts.update_my_key(ports, caller, api_key_id, data.changes()))
+        return ApiKeyOut.of(await own_keys.update_my_key(ports, caller, api_key_id, data.changes()))
 
     @delete("/{api_key_id:str}", status_code=200)
     async def revoke_key(self, api_key_id: FromPath[str], ports: Ports, caller: Caller) -> ApiKeyOut:
         caller.require("account")
-        return ApiKeyOut.of(await accounts.revoke_my_key(ports, caller, api_key_id))
+        return ApiKeyOut.of(await own_keys.revoke_my_key(ports, caller, api_key_id))
 
     @post("/{api_key_id:str}/rotate", status_code=201)
     async def rotate_key(
@@ -97,7 +97,7 @@ class KeyController(Controller):
     ) -> Response[RotatedKeyOut]:
         caller.require("account")
         grace = None if data is None else data.grace_seconds
-        issued, previous = await accounts.rotate_my_key(ports, caller, api_key_id, grace)
+        issued, previous = await own_keys.rotate_my_key(ports, caller, api_key_id, grace)
         fields = CreatedApiKeyOut.issued(issued)
         body = RotatedKeyOut(
             **{name: getattr(fields, name) for name in fields.__struct_fields__}, previous=ApiKeyOut.of(previous)
