@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.billing.conftest import completed, registered
 from tests.integration.billing.test_verify_and_expiry import run_verify
-from tollway.billing import budgets, handlers
+from tollway.billing import budgets, coupons, handlers
 from tollway.billing.bootstrap import BillingServices
 from tollway.billing.domain.coupons import CouponDraft, Redemption
 from tollway.billing.settings import BillingSettings
@@ -32,10 +32,10 @@ async def clean_ledger(s: BillingServices) -> None:
             [registered(user)], s.ledger, s.balances, consumer="t", policy=s.policy, clock=s.clock
         )
     draft = CouponDraft(code="SPRING", value_micros=2_000_000, max_uses=5)
-    await handlers.create_coupon(draft, "create-spring", "ops", s.ledger, policy=s.policy, clock=s.clock)
+    await coupons.create_coupon(draft, "create-spring", "ops", s.ledger, policy=s.policy, clock=s.clock)
     for user in ("usr_1", "usr_2"):
         redemption = Redemption(code="spring", user_id=user, idempotency_key=f"r-{user}")
-        await handlers.redeem_coupon(redemption, s.ledger, s.balances, s.policy, s.clock)
+        await coupons.redeem_coupon(redemption, s.ledger, s.balances, s.policy, s.clock)
     changes = [
         ApiKeyBudgetChangedV1(api_key_id="key_1", user_id="usr_1", spend_limit_day_micros=10_000),
         ApiKeyBudgetChangedV1(api_key_id="key_2", user_id="usr_2", spend_limit_month_micros=1_000_000),

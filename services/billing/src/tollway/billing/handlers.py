@@ -10,53 +10,32 @@ import msgspec
 from tollway.billing import budgets
 from tollway.billing.domain import admin, idempotency
 from tollway.billing.domain.audit import AuditReport
-from tollway.billing.domain.coupons import (
-    Coupon,
-    CouponDraft,
-    CouponPatch,
-    Eligibility,
-    Redemption,
-    RedemptionRecord,
-    apply_patch,
-    check_redeemable,
-    coupon_entry,
-    new_coupon,
-    normalize_code,
-)
-from tollway.billing.domain.errors import ConflictError, CouponNotFoundError, InvalidInputError, NotFoundError
+from tollway.billing.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from tollway.billing.domain.ledger import AccountState, Entry, Posting, Settlement, settle
 from tollway.billing.domain.notifications import events_for
 from tollway.billing.domain.pages import Page, TransactionQuery, page_of
 from tollway.billing.domain.policy import BillingPolicy
 from tollway.billing.domain.reports import (
     AdminTransactionQuery,
-    CouponAnalytics,
-    CouponPosition,
-    CouponQuery,
-    CouponStats,
     LedgerSummary,
-    RedemptionView,
     SortPosition,
     SpendLine,
     TrialAnalytics,
     TrialState,
     UserSummary,
-    check_limit,
     check_window,
     encode_position,
 )
 from tollway.billing.domain.statements import Statement, build_statement, month_bounds
 from tollway.billing.domain.trial import expiry_entry, trial_entry, trial_reference, unused_trial_micros
 from tollway.billing.domain.usage import charges_from
-from tollway.billing.ports import BalanceSink, Clock, CouponLedger, CouponReads, Ledger, LedgerSession, Reports
-from tollway.contracts import CouponRedeemedV1, RequestCompletedV1, UserRegisteredV1
+from tollway.billing.ports import BalanceSink, Clock, Ledger, LedgerSession, Reports
+from tollway.contracts import RequestCompletedV1, UserRegisteredV1
 
 _posting_json = msgspec.json.Encoder()
 _json = _posting_json
 _posting_decoder = msgspec.json.Decoder(Posting)
 _bulk_decoder = msgspec.json.Decoder(admin.BulkResult)
-_redemption_decoder = msgspec.json.Decoder(RedemptionRecord)
-_coupon_decoder = msgspec.json.Decoder(Coupon)
 
 
 async def settle_usage(
@@ -78,7 +57,7 @@ async def settle_usage(
         accounts = await s.lock_accounts({c.user_id for c in charges}) if charges else {}
         posted = await s.known_references([c.entry.reference for c in charges]) if charges else set()
         entries = [(c.user_id, c.entry) for c in charges if c.entry.reference not in posted]
-        settlement = await _apply(s, accounts, entries, policy, clock)
+        settlement = await apply_entries(s, accounts, entries, policy, clock)
         await budgets.track_key_spend(s, settlement.postings, clock)
         await s.commit()
     await sink.publish(settlement.snapshots())
@@ -107,7 +86,7 @@ async def open_accounts(
             for u in sorted(eligible)
             if trial_reference(u) not in granted
         ]
-        settlement = await _apply(s, accounts, entries, policy, clock)
+        settlement = await apply_entries(s, accounts, entries, policy, clock)
         await s.commit()
     await sink.publish(settlement.snapshots())
     return len(settlement.postings)
@@ -129,7 +108,7 @@ async def credit_account(
         if await s.known_references([entry.reference]):
             raise ConflictError("this Idempotency-Key was already used (its record expired); use a new key")
         accounts = await s.lock_accounts([credit.user_id])
-        settlement = await _apply(s, accounts, [(credit.user_id, entry)], policy, clock)
+        settlement = await apply_entries(s, accounts, [(credit.user_id, entry)], policy, clock)
         if credit.amount_micros < 0:
             admin.check_overspend(settlement.accounts[0].balance_micros, policy)
         await s.store_response(credit.idempotency_key, _posting_json.encode(settlement.postings[0]))
@@ -155,7 +134,7 @@ async def refund_usage(
         entry = admin.refund_entry(usage, request, refunded, count)
         if await s.known_references([entry.reference]):
             raise ConflictError("this Idempotency-Key was already used (its record expired); use a new key")
-        settlement = await _apply(s, accounts, [(usage.user_id, entry)], policy, clock)
+        settlement = await apply_entries(s, accounts, [(usage.user_id, entry)], policy, clock)
         if key is not None:
             await s.store_response(f"refund:{key}", _posting_json.encode(settlement.postings[0]))
         await s.commit()
@@ -178,7 +157,7 @@ async def grant_bulk(
         if await s.known_references([e.reference for _, e in entries]):
             raise ConflictError("this Idempotency-Key was already used (its record expired); use a new key")
         accounts = await s.lock_accounts(granted)
-        settlement = await _apply(s, accounts, entries, policy, clock)
+        settlement = await apply_entries(s, accounts, entries, policy, clock)
         result = admin.bulk_result(bulk, _outcomes(bulk, settlement.postings, refused))
         await s.store_response(bulk.idempotency_key, _json.encode(result))
         await s.commit()
@@ -206,7 +185,7 @@ async def expire_trials(
         async with ledger.session() as s:
             account = (await s.lock_accounts([user_id]))[user_id]
             entry = await _expiry_of(s, account, clock)
-            settlement = await _apply(s, {user_id: account}, [(user_id, entry)] if entry else [], policy, clock)
+            settlement = await apply_entries(s, {user_id: account}, [(user_id, entry)] if entry else [], policy, clock)
             await s.commit()
         await sink.publish(settlement.snapshots())
         expired += len(settlement.postings)
@@ -224,7 +203,7 @@ async def _expiry_of(s: LedgerSession, account: AccountState, clock: Clock) -> E
     return expiry_entry(trial.id, unused_trial_micros(trial.amount_micros, used, account.balance_micros), expires_at)
 
 
-async def _apply(
+async def apply_entries(
     s: LedgerSession,
     accounts: dict[str, AccountState],
     entries: Sequence[tuple[str, Entry]],
@@ -261,120 +240,6 @@ async def resync_balances(ledger: Ledger, sink: BalanceSink, page_size: int = 10
 
 async def verify_ledger(ledger: Ledger, policy: BillingPolicy) -> AuditReport:
     return await ledger.audit(policy.overspend_bound_micros)
-
-
-async def create_coupon(
-    draft: CouponDraft, key: str, admin_id: str, ledger: CouponLedger, *, policy: BillingPolicy, clock: Clock
-) -> tuple[Coupon, bool]:
-    """A new coupon once per Idempotency-Key; a code already taken is a conflict."""
-    coupon, fp, scoped = new_coupon(draft, policy, admin_id, clock()), draft.fingerprint, f"coupon:{key}"
-    async with ledger.session() as s:
-        stored = await s.claim_key(scoped, fp)
-        if stored is not None:
-            return _coupon_decoder.decode(idempotency.replay(stored, fp)), True
-        await s.insert_coupon(coupon)
-        await s.store_response(scoped, _json.encode(coupon))
-        await s.commit()
-    return coupon, False
-
-
-async def update_coupon(coupon_id: str, patch: CouponPatch, ledger: CouponLedger, clock: Clock) -> Coupon:
-    """Change the allow-listed fields under the coupon's lock (so max_uses never drops below the uses)."""
-    async with ledger.session() as s:
-        coupon = await s.lock_coupon(coupon_id)
-        if coupon is None:
-            raise CouponNotFoundError("coupon_id")
-        updated = apply_patch(coupon, patch, clock())
-        await s.update_coupon(updated)
-        await s.commit()
-    return updated
-
-
-async def deactivate_coupon(coupon_id: str, ledger: CouponLedger, clock: Clock) -> Coupon:
-    """DELETE deactivates: the coupon and its redemptions stay for the ledger's history; repeating it is a no-op."""
-    async with ledger.session() as s:
-        coupon = await s.lock_coupon(coupon_id)
-        if coupon is None:
-            raise CouponNotFoundError("coupon_id")
-        if not coupon.is_active:
-            return coupon
-        updated = msgspec.structs.replace(coupon, is_active=False, updated_at=clock())
-        await s.update_coupon(updated)
-        await s.commit()
-    return updated
-
-
-async def redeem_coupon(
-    redemption: Redemption, ledger: CouponLedger, sink: BalanceSink, policy: BillingPolicy, clock: Clock
-) -> tuple[RedemptionRecord, bool]:
-    """Check and credit in one transaction under the coupon's row lock: uses never exceed max_uses."""
-    code, key, fp = normalize_code(redemption.code), redemption.scoped_key, redemption.fingerprint
-    async with ledger.session() as s:
-        stored = await s.claim_key(key, fp)
-        if stored is not None:
-            return _redemption_decoder.decode(idempotency.replay(stored, fp)), True
-        coupon = await s.lock_coupon_by_code(code)
-        seen = NOT_SEEN if coupon is None else await s.coupon_eligibility(coupon.id, redemption.user_id)
-        coupon = check_redeemable(coupon, redemption.user_id, seen, clock())
-        accounts = await s.lock_accounts([redemption.user_id])
-        settlement = await _apply(
-            s, accounts, [(redemption.user_id, coupon_entry(coupon, redemption.user_id))], policy, clock
-        )
-        record = await s.record_redemption(coupon, settlement.postings[0])
-        await s.stage([_redeemed_event(record)])
-        await s.store_response(key, _json.encode(record))
-        await s.commit()
-    await sink.publish(settlement.snapshots())
-    return record, False
-
-
-NOT_SEEN = Eligibility(already_redeemed=False, has_paid_credit=False)
-
-
-def _redeemed_event(record: RedemptionRecord) -> CouponRedeemedV1:
-    return CouponRedeemedV1(
-        coupon_id=record.coupon_id,
-        coupon_code=record.coupon_code,
-        redemption_id=record.id,
-        account_id=record.account_id,
-        user_id=record.user_id,
-        transaction_id=record.transaction_id,
-        value_micros=record.value_micros,
-        balance_after_micros=record.balance_after_micros,
-    )
-
-
-async def list_coupons(query: CouponQuery, reads: CouponReads) -> tuple[list[Coupon], str | None]:
-    rows = await reads.list_coupons(query)
-    items = rows[: query.limit]
-    more = len(rows) > query.limit and items
-    return items, encode_position(CouponPosition(items[-1].created_at, items[-1].id)) if more else None
-
-
-async def get_coupon(coupon_id: str, reads: CouponReads) -> Coupon:
-    coupon = await reads.get_coupon(coupon_id)
-    if coupon is None:
-        raise CouponNotFoundError("coupon_id")
-    return coupon
-
-
-async def coupon_analytics(coupon_id: str, reads: CouponReads) -> CouponAnalytics:
-    analytics = await reads.analytics(coupon_id)
-    if analytics is None:
-        raise CouponNotFoundError("coupon_id")
-    return analytics
-
-
-async def coupon_stats(reads: CouponReads, clock: Clock) -> CouponStats:
-    return await reads.stats(clock())
-
-
-async def available_coupons(user_id: str, reads: CouponReads, clock: Clock, limit: int = 100) -> list[Coupon]:
-    return await reads.available_to(user_id, clock(), limit)
-
-
-async def coupon_history(user_id: str, limit: int, reads: CouponReads) -> tuple[list[RedemptionView], int, int]:
-    return await reads.history(user_id, check_limit(limit, 100))
 
 
 async def list_all_transactions(query: AdminTransactionQuery, reports: Reports) -> tuple[list[Posting], str | None]:

@@ -8,7 +8,7 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
-from tollway.billing import handlers
+from tollway.billing import coupons
 from tollway.billing.api.coupon_schemas import (
     AvailableCouponOut,
     AvailableListOut,
@@ -47,7 +47,7 @@ class CouponAdminController(Controller):
         self, *, data: JSONBody[CouponIn], admin: Caller, services: Services, key: IdempotencyKey
     ) -> Response[object]:
         s = services
-        coupon, replayed = await handlers.create_coupon(
+        coupon, replayed = await coupons.create_coupon(
             data.draft(), require_key(key), actor_of(admin), s.ledger, policy=s.policy, clock=s.clock
         )
         return _replayable(CouponOut.of(coupon), replayed)
@@ -65,33 +65,33 @@ class CouponAdminController(Controller):
         if scope_ is not None and scope_ not in COUPON_SCOPES:
             raise InvalidInputError(f"scope must be one of {', '.join(COUPON_SCOPES)}", "scope")
         query = CouponQuery(limit=check_limit(limit), scope=scope_, is_active=is_active, after=coupon_position(cursor))
-        items, next_cursor = await handlers.list_coupons(query, services.coupons)
+        items, next_cursor = await coupons.list_coupons(query, services.coupons)
         return CouponListOut(
             data=[CouponOut.of(c) for c in items], has_more=next_cursor is not None, next_cursor=next_cursor
         )
 
     @get("/stats")
     async def coupon_stats(self, services: Services) -> CouponStatsOut:
-        return CouponStatsOut.of(await handlers.coupon_stats(services.coupons, services.clock))
+        return CouponStatsOut.of(await coupons.coupon_stats(services.coupons, services.clock))
 
     @get("/{coupon_id:str}")
     async def get_coupon(self, coupon_id: FromPath[str], services: Services) -> CouponOut:
-        return CouponOut.of(await handlers.get_coupon(coupon_id, services.coupons))
+        return CouponOut.of(await coupons.get_coupon(coupon_id, services.coupons))
 
     @get("/{coupon_id:str}/analytics")
     async def coupon_analytics(self, coupon_id: FromPath[str], services: Services) -> CouponAnalyticsOut:
-        analytics = await handlers.coupon_analytics(coupon_id, services.coupons)
+        analytics = await coupons.coupon_analytics(coupon_id, services.coupons)
         return CouponAnalyticsOut.of(analytics, services.clock())
 
     @patch("/{coupon_id:str}")
     async def update_coupon(
         self, coupon_id: FromPath[str], data: JSONBody[CouponPatchIn], services: Services
     ) -> CouponOut:
-        return CouponOut.of(await handlers.update_coupon(coupon_id, data.patch(), services.ledger, services.clock))
+        return CouponOut.of(await coupons.update_coupon(coupon_id, data.patch(), services.ledger, services.clock))
 
     @delete("/{coupon_id:str}", status_code=200)
     async def deactivate_coupon(self, coupon_id: FromPath[str], services: Services) -> CouponOut:
-        return CouponOut.of(await handlers.deactivate_coupon(coupon_id, services.ledger, services.clock))
+        return CouponOut.of(await coupons.deactivate_coupon(coupon_id, services.ledger, services.clock))
 
 
 class CouponUserController(Controller):
@@ -99,12 +99,12 @@ class CouponUserController(Controller):
 
     @get("/available")
     async def available(self, identity: Caller, services: Services) -> AvailableListOut:
-        coupons = await handlers.available_coupons(user_of(identity), services.coupons, services.clock)
-        return AvailableListOut(data=[AvailableCouponOut.of(c) for c in coupons])
+        available = await coupons.available_coupons(user_of(identity), services.coupons, services.clock)
+        return AvailableListOut(data=[AvailableCouponOut.of(c) for c in available])
 
     @get("/history")
     async def history(self, identity: Caller, services: Services, limit: FromQuery[int] = 50) -> HistoryOut:
-        rows, count, value = await handlers.coupon_history(user_of(identity), limit, services.coupons)
+        rows, count, value = await coupons.coupon_history(user_of(identity), limit, services.coupons)
         return HistoryOut(data=rows, total_redemptions=count, total_value_micros=value)
 
     @post("/redeem")
@@ -113,5 +113,5 @@ class CouponUserController(Controller):
     ) -> Response[object]:
         redemption = Redemption(code=data.code, user_id=user_of(identity), idempotency_key=require_key(key))
         s = services
-        record, replayed = await handlers.redeem_coupon(redemption, s.ledger, s.balances, s.policy, s.clock)
+        record, replayed = await coupons.redeem_coupon(redemption, s.ledger, s.balances, s.policy, s.clock)
         return _replayable(RedemptionOut.of(record), replayed)
