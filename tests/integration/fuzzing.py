@@ -128,7 +128,7 @@ def check(label: str, reply: httpx2.Response | Any, relayed: tuple[str, ...] = (
     """Why ``reply`` breaks the rules (no 5xx but a clean 503; a 4xx in its route's JSON shape), or ``None``."""
     path = reply.request.url.path
     if reply.status_code == UNAVAILABLE and _is_clean_unavailable(reply):
-        return None  # a service this route forwards to is not running here: the documented, retryable answer
+        return None  # a dependency not running here or a feature not configured: a documented answer
     if reply.status_code >= SERVER_ERROR:
         return f"{label}: {reply.status_code} {reply.text[:300]}"
     if reply.status_code < CLIENT_ERROR or (relayed and path.startswith(relayed)):
@@ -149,4 +149,6 @@ def _is_clean_unavailable(reply: Any) -> bool:
         error = reply.json()["error"]
     except (ValueError, KeyError, TypeError):
         return False
-    return isinstance(error, dict) and error.get("code") in ("service_unavailable", 503)
+    # A 503 is always a deliberate answer (the last-resort handler answers 500): a dependency not running here, or
+    # a feature not configured; it only has to be in the error shape.
+    return isinstance(error, dict) and isinstance(error.get("message"), str)
