@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -151,7 +153,7 @@ def running_stack(
 
     Afterwards it is stopped with Ctrl-C, which must end it cleanly: exit 0 or 130, no process of its group left.
     """
-    offset = free_port() % 20_000 + 20_000 - 8080
+    offset = stack_port_offset()
     namespace = f"stack{offset}"
     process_env = {
         **os.environ,
@@ -178,6 +180,34 @@ def running_stack(
         asyncio.run(purge_namespace(nats_url, redis_url, namespace))
     assert code in (0, 130), _tail(log)
     assert leftovers.stdout.strip() == ""
+
+
+# The ports a stack shifts by its offset (deploy/local/stack.py): the mail sink, each service and up to three
+# replicas of it (+100 each), the fake upstream.
+STACK_PORTS = (2525, *(port + 100 * r for port in range(8080, 8085) for r in range(4)), 8090)
+
+
+def stack_port_offset() -> int:
+    """An offset whose shifted ports are all free and below the kernel's ephemeral range (from 32768).
+
+    Every other test's ``free_port()`` lands in that range: a stack port once picked there was taken by another
+    test's server between the pick and the bind, and a service died at boot.
+    """
+    rng = random.SystemRandom()
+    for _ in range(200):
+        offset = rng.randrange(10_000 - min(STACK_PORTS), 32_000 - max(STACK_PORTS))
+        if all(_port_free(port + offset) for port in STACK_PORTS):
+            return offset
+    raise AssertionError("no free range of ports for a stack below 32000")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _wait_for_banner(process: subprocess.Popen[bytes], log: Path, started: float, within: float) -> None:
