@@ -17,15 +17,14 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 
 from tollway.gateway import handlers
-from tollway.gateway.api.exchange import ClientGoneError, Scope, read_body, request_headers
+from tollway.gateway.api.exchange import Scope, read_body, request_headers
 from tollway.gateway.api.public import _caller, _client_hash, _services
-from tollway.gateway.api.public_errors import error_body, send_error
-from tollway.gateway.api.relay import forward
+from tollway.gateway.api.public_errors import error_body
+from tollway.gateway.api.relay import admit_then_forward
 from tollway.gateway.bootstrap import PublicServices
 from tollway.gateway.domain.admission import Admitted, ChatCall
 from tollway.gateway.domain.ids import new_request_id
 from tollway.gateway.domain.rejections import (
-    InternalError,
     MethodNotAllowedError,
     ModelNotFoundError,
     PublicError,
@@ -65,18 +64,13 @@ INFERENCE_HOT_ROUTES = {path: partial(serve_route, route=route) for path, route 
 async def _serve(scope: Scope, receive: Any, send: Any, route: PublicRoute, headers: dict[str, str]) -> int:
     request_id = new_request_id()
     services = _services(scope)
-    try:
-        admitted = await _admit(scope, receive, headers, services, route, request_id=request_id)
-    except PublicError as error:
-        await send_error(send, route.api, error, request_id)
-        return error.status
-    except ClientGoneError:
-        return 499
-    except Exception:
-        log.exception("admitting %s failed", request_id)
-        await send_error(send, route.api, InternalError("the gateway failed to admit the request"), request_id)
-        return 500
-    return await forward(receive, send, services, admitted, headers)
+
+    async def admit() -> Admitted:
+        return await _admit(scope, receive, headers, services, route, request_id=request_id)
+
+    return await admit_then_forward(
+        receive, send, services=services, headers=headers, api=route.api, request_id=request_id, admit=admit
+    )
 
 
 async def _admit(

@@ -18,10 +18,9 @@ import msgspec
 from tollway.gateway import handlers
 from tollway.gateway.api.auth import key_from_headers
 from tollway.gateway.api.edge import PATH_KEY
-from tollway.gateway.api.exchange import ClientGoneError, Scope, read_body, request_headers
+from tollway.gateway.api.exchange import Scope, read_body, request_headers
 from tollway.gateway.api.public import _caller, _client_hash, _services
-from tollway.gateway.api.public_errors import send_error
-from tollway.gateway.api.relay import forward
+from tollway.gateway.api.relay import admit_then_forward
 from tollway.gateway.bootstrap import PublicServices
 from tollway.gateway.domain.accounts import KeyScopeError
 from tollway.gateway.domain.admission import Admitted, ChatCall
@@ -38,7 +37,6 @@ from tollway.gateway.domain.rejections import (
     InternalError,
     InvalidApiKeyError,
     MethodNotAllowedError,
-    PublicError,
 )
 from tollway.gateway.domain.route_envelopes import RouteEnvelope, chat_shaped
 from tollway.platform.hot_path import hot_request
@@ -63,18 +61,13 @@ NATIVE_HOT_PATTERNS = [(route.pattern, partial(serve_native, route=route)) for r
 async def _serve(scope: Scope, receive: Any, send: Any, route: NativeRoute, headers: dict[str, str]) -> int:
     request_id = new_request_id()
     services = _services(scope)
-    try:
-        admitted = await _admit(scope, receive, headers, services, route, request_id=request_id)
-    except PublicError as error:
-        await send_error(send, route.api, error, request_id)
-        return error.status
-    except ClientGoneError:
-        return 499
-    except Exception:
-        log.exception("admitting %s failed", request_id)
-        await send_error(send, route.api, InternalError("the gateway failed to admit the request"), request_id)
-        return 500
-    return await forward(receive, send, services, admitted, headers)
+
+    async def admit() -> Admitted:
+        return await _admit(scope, receive, headers, services, route, request_id=request_id)
+
+    return await admit_then_forward(
+        receive, send, services=services, headers=headers, api=route.api, request_id=request_id, admit=admit
+    )
 
 
 async def _admit(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 
+from tollway.contracts.internal_api import PublicApiName
 from tollway.gateway import handlers
-from tollway.gateway.api.exchange import DisconnectWatch, HeaderList, encode_headers
+from tollway.gateway.api.exchange import ClientGoneError, DisconnectWatch, HeaderList, encode_headers
 from tollway.gateway.api.public_errors import send_error
 from tollway.gateway.bootstrap import PublicServices
 from tollway.gateway.domain.admission import Admitted
@@ -29,6 +31,31 @@ RELAYED_HEADERS = (
     "x-vercel-ai-data-stream",
     "x-amzn-errortype",
 )
+
+
+async def admit_then_forward(
+    receive: Any,
+    send: Any,
+    *,
+    services: PublicServices,
+    headers: dict[str, str],
+    api: PublicApiName,
+    request_id: str,
+    admit: Callable[[], Awaitable[Admitted]],
+) -> int:
+    """Run a route's admission, answer its refusal in the route's API shape, else forward; the status seen."""
+    try:
+        admitted = await admit()
+    except PublicError as error:
+        await send_error(send, api, error, request_id)
+        return error.status
+    except ClientGoneError:
+        return 499
+    except Exception:
+        log.exception("admitting %s failed", request_id)
+        await send_error(send, api, InternalError("the gateway failed to admit the request"), request_id)
+        return 500
+    return await forward(receive, send, services, admitted, headers)
 
 
 async def forward(
