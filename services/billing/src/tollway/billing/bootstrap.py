@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from litestar import Litestar
 
 from tollway.billing.balances import KvBalances
+from tollway.billing.db.audit_trail import SqlAlchemyAuditTrail
 from tollway.billing.db.coupons import SqlAlchemyCoupons
 from tollway.billing.db.reports import SqlAlchemyReports
 from tollway.billing.db.repositories import SqlAlchemyLedger
@@ -27,6 +28,7 @@ class BillingServices:
     policy: BillingPolicy
     coupons: SqlAlchemyCoupons
     reports: SqlAlchemyReports
+    audit_trail: SqlAlchemyAuditTrail
     clock: Clock = utc_now
 
 
@@ -49,6 +51,7 @@ def build_services(infra: Infra, settings: BillingSettings, balances: BalanceSin
         policy=policy_of(settings),
         coupons=SqlAlchemyCoupons(engine),
         reports=SqlAlchemyReports(engine),
+        audit_trail=SqlAlchemyAuditTrail(engine),
     )
 
 

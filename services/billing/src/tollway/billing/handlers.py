@@ -10,6 +10,7 @@ import msgspec
 from tollway.billing import budgets
 from tollway.billing.domain import admin, idempotency
 from tollway.billing.domain.audit import AuditReport
+from tollway.billing.domain.audit_trail import AuditPage, AuditQuery, audit_page
 from tollway.billing.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from tollway.billing.domain.ledger import AccountState, Entry, Posting, Settlement, settle
 from tollway.billing.domain.notifications import events_for
@@ -29,7 +30,7 @@ from tollway.billing.domain.reports import (
 from tollway.billing.domain.statements import Statement, build_statement, month_bounds
 from tollway.billing.domain.trial import expiry_entry, trial_entry, trial_reference, unused_trial_micros
 from tollway.billing.domain.usage import charges_from
-from tollway.billing.ports import BalanceSink, Clock, Ledger, LedgerSession, Reports
+from tollway.billing.ports import AuditTrail, BalanceSink, Clock, Ledger, LedgerSession, Reports
 from tollway.contracts import RequestCompletedV1, UserRegisteredV1
 
 _posting_json = msgspec.json.Encoder()
@@ -240,6 +241,11 @@ async def resync_balances(ledger: Ledger, sink: BalanceSink, page_size: int = 10
 
 async def verify_ledger(ledger: Ledger, policy: BillingPolicy) -> AuditReport:
     return await ledger.audit(policy.overspend_bound_micros)
+
+
+async def list_audit_entries(query: AuditQuery, trail: AuditTrail) -> AuditPage:
+    """Billing's audit trail: what operators did to accounts and coupons, newest first."""
+    return audit_page(await trail.entries(query), query.limit)
 
 
 async def list_all_transactions(query: AdminTransactionQuery, reports: Reports) -> tuple[list[Posting], str | None]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from tollway.billing.domain.audit import AuditReport
+from tollway.billing.domain.audit_trail import AuditEntry, AuditQuery
 from tollway.billing.domain.budgets import KeyBudget, KeySpend, PeriodKey, PeriodSpend
 from tollway.billing.domain.coupons import Coupon, Eligibility, RedemptionRecord
 from tollway.billing.domain.idempotency import StoredResponse
@@ -151,6 +152,12 @@ class Reports(Protocol):
     ) -> TrialAnalytics: ...
 
     async def month_of(self, account_id: str, start: datetime, end: datetime) -> tuple[int, list[Posting]]: ...
+
+
+class AuditTrail(Protocol):
+    async def entries(self, query: AuditQuery) -> list[AuditEntry]:
+        """Operators' actions newest first, up to ``query.limit + 1`` of them."""
+        ...
 
 
 class Ledger(Protocol):

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from tollway.billing import handlers
+from tollway.billing.api.audit_trail import BillingAuditController
 from tollway.billing.api.coupons import CouponAdminController
 from tollway.billing.api.dependencies import actor_of, provide_services
 from tollway.billing.api.errors import EXCEPTION_HANDLERS
@@ -226,6 +227,7 @@ def admin_router() -> Router:
             GrantAdminController,
             ReportAdminController,
             CouponAdminController,
+            BillingAuditController,
         ],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
