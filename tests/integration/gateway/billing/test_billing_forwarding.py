@@ -28,6 +28,7 @@ ADMIN_ROUTES = [
     ("POST", "/admin/v1/grants/bulk"),
     ("GET", "/admin/v1/trials/analytics"),
     ("GET", "/admin/v1/accounts/usr_1/statement?month=2026-11&format=csv"),
+    ("GET", "/admin/v1/billing/audit?actor=admin-key:ops&limit=5&cursor=abc"),
 ]
 USER_ROUTES = [
     ("GET", "/v1/credits/summary?days=7"),

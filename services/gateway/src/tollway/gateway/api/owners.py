@@ -26,6 +26,7 @@ OWNER_OF = (
     ("/v1/coupons", "billing"),
     ("/v1/usage", "analytics"),
     ("/admin/v1/accounts", "billing"),
+    ("/admin/v1/billing", "billing"),
     ("/admin/v1/transactions", "billing"),
     ("/admin/v1/coupons", "billing"),
     ("/admin/v1/credits", "billing"),
@@ -130,9 +131,10 @@ async def admin_usage(request: Request[Any, Any, Any]) -> Response[Any]:
         "/grants/bulk",
         "/trials/analytics",
         "/accounts/{user_id:str}/statement",
+        "/billing/audit",
     ],
     http_method=["GET", "POST", "PATCH", "DELETE"],
 )
 async def admin_billing(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Billing's coupons, ledger reports and bulk grants: billing answers every method (405 where it has none)."""
+    """Billing's coupons, reports, bulk grants and audit trail: billing answers every method (405 where none)."""
     return await forward(request, admin_caller(request))
