@@ -33,6 +33,9 @@ models:
   - {id: fb-429, context_window: 8000, max_output_tokens: 1000, prices: *p,
      deployments: [{provider: primary, upstream_model: "fake-c+status=429+retry_after=30"},
                    {provider: backup, upstream_model: fake-c}]}
+  - {id: all-429, context_window: 8000, max_output_tokens: 1000, prices: *p,
+     deployments: [{provider: primary, upstream_model: "fake-r1+status=429+retry_after=30"},
+                   {provider: backup, upstream_model: "fake-r2+status=429+retry_after=20"}]}
   - {id: fb-timeout, context_window: 8000, max_output_tokens: 1000, prices: *p,
      deployments: [{provider: primary, upstream_model: "fake-d+latency=3000"}, {provider: backup, upstream_model: fake-d}]}
   - {id: all-fail, context_window: 8000, max_output_tokens: 1000, prices: *p,

@@ -10,10 +10,12 @@ from tollway.inference_router.domain.routing import (
     Outcome,
     OutcomeKind,
     classify_status,
+    cooling_down_wait,
     final_failure_status,
     outcome_for_status,
     parse_retry_after,
     plan_attempts,
+    retry_after_header,
 )
 
 PROVIDERS = {
@@ -145,3 +147,22 @@ def test_outcome_carries_retry_after() -> None:
 )
 def test_final_failure_status(kinds: list[OutcomeKind], status: int) -> None:
     assert final_failure_status(Outcome(kind=kind) for kind in kinds) == status
+
+
+@pytest.mark.parametrize(
+    ("skipped", "cooling", "wait"),
+    [
+        (["a/x", "b/y"], {"a/x": 12.5, "b/y": 3.2}, 3.2),  # every one cooling: the shortest wait
+        (["a/x", "b/y"], {"a/x": 12.5}, None),  # b/y is left out by its open breaker: no provider now
+        ([], {}, None),  # nothing was skipped (no deployment for this strategy)
+    ],
+)
+def test_a_route_is_rate_limited_only_while_every_skipped_deployment_cools_down(
+    skipped: list[str], cooling: dict[str, float], wait: float | None
+) -> None:
+    assert cooling_down_wait(skipped, cooling) == wait
+
+
+@pytest.mark.parametrize(("seconds", "header"), [(3.2, "4"), (20.0, "20"), (0.01, "1"), (0.0, "1")])
+def test_retry_after_is_rounded_up_and_at_least_one_second(seconds: float, header: str) -> None:
+    assert retry_after_header(seconds) == header

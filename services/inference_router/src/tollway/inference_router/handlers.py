@@ -31,9 +31,11 @@ from tollway.inference_router.domain.routing import (
     Outcome,
     OutcomeKind,
     attempt_budget,
+    cooling_down_wait,
     final_failure_status,
     outcome_for_status,
     plan_attempts,
+    retry_after_header,
 )
 from tollway.inference_router.domain.strategies import needs_load, order_attempts, renumbered
 from tollway.inference_router.domain.usage import estimate_usage
@@ -88,6 +90,7 @@ class _Call:
     fmt: PublicFormat
     outcomes: list[Outcome]
     budget_s: float | None = None  # the current attempt's share of the request deadline
+    skipped: tuple[str, ...] = ()  # deployment keys the plan left out (open breaker or Retry-After cooldown)
 
 
 async def serve_chat(command: ServeChat, ports: RouterPorts) -> ChatReply | ChatStream:
@@ -138,7 +141,7 @@ async def _serve(
         answer = await _measured_attempt(call, attempt)
         if answer is not None:
             return answer
-    return _all_failed(call)
+    return await _all_failed(call)
 
 
 def _budget(call: _Call, attempts_left: int) -> float | None:
@@ -182,7 +185,8 @@ async def _plan(call: _Call) -> tuple[Attempt, ...]:
     ports, model = call.ports, call.model
     unavailable = await ports.breakers.unavailable([d.key for d in model.deployments])
     strategy = call.command.routing_strategy
-    attempts = plan_attempts(model, ports.catalog.providers, strategy=strategy, unavailable=unavailable).attempts
+    plan = plan_attempts(model, ports.catalog.providers, strategy=strategy, unavailable=unavailable)
+    attempts, call.skipped = plan.attempts, tuple(deployment.key for deployment in plan.skipped)
     if model.strategy == "ordered" or len(attempts) < 2:
         return attempts
     load = {}
@@ -251,7 +255,7 @@ async def _serve_embeddings(
             answer = await _embed(call, attempt, adapter, embeddings)
             if answer is not None:
                 return answer
-    return _all_failed(call)
+    return await _all_failed(call)
 
 
 async def _embed(
@@ -367,11 +371,17 @@ async def _start_stream(
     )
 
 
-def _all_failed(call: _Call) -> ChatReply:
+async def _all_failed(call: _Call) -> ChatReply:
+    if not call.outcomes and call.skipped:
+        wait = cooling_down_wait(call.skipped, await call.ports.breakers.cooling(call.skipped))
+        if wait is not None:  # nothing tried: every deployment is waiting out an upstream's Retry-After
+            call.recorder.failed(ERROR_CLASS[429], 429)
+            message = f"every deployment of '{call.model.id}' is rate limited upstream; retry after the wait"
+            return ChatReply(429, call.fmt.error(429, message), (("retry-after", retry_after_header(wait)),))
     status = final_failure_status(call.outcomes)
     call.recorder.failed(ERROR_CLASS.get(status, "upstream_unavailable"), status)
     waits = [o.retry_after for o in call.outcomes if o.retry_after is not None]
-    headers = (("retry-after", str(max(1, round(min(waits))))),) if waits else ()
+    headers = (("retry-after", retry_after_header(min(waits))),) if waits else ()
     message = "no deployment could serve the request" if call.outcomes else "every deployment is unavailable"
     return ChatReply(status, call.fmt.error(status, message), headers)
 

@@ -29,6 +29,15 @@ SKIPPED = Counter("tollway_router_breaker_redis_errors_total", "Breaker reads an
 WARN_EVERY_S = 5.0
 
 
+def _cooldown_left(value: bytes, now: float) -> float:
+    """Seconds until a cooldown ends; one whose value holds no end time (an older router's ``1``) counts as 1 s."""
+    try:
+        until = float(value)
+    except ValueError:
+        until = 0.0
+    return until - now if until > now else 1.0
+
+
 class RedisBreakerBook:
     """``breaker:{breakers}:<deployment>`` holds the state machine, ``cooldown:{breakers}:<…>`` a Retry-After.
 
@@ -69,6 +78,21 @@ class RedisBreakerBook:
             if raw is not None and key not in blocked and not await self._admits(key, _decode(raw), now):
                 blocked.add(key)
         return blocked
+
+    async def cooling(self, keys: Sequence[str]) -> dict[str, float]:
+        """From the same cached read as ``unavailable`` (asked right after it, so usually no round trip)."""
+        try:
+            values = await self._read(tuple(keys))
+        except RedisError as exc:
+            self._skipped("read", exc)
+            return {}
+        now = time.time()
+        left: dict[str, float] = {}
+        for key, raw, cooling in zip(keys, values[: len(keys)], values[len(keys) :], strict=True):
+            if cooling is None or (raw is not None and self._breaker.current(_decode(raw), now).phase == "open"):
+                continue
+            left[key] = _cooldown_left(cooling, now)
+        return left
 
     async def _read(self, keys: tuple[str, ...]) -> list[bytes | None]:
         hit = self._cached.get(keys)
@@ -125,7 +149,8 @@ class RedisBreakerBook:
         now = time.time()
         if retry_after:
             self._forget(key)
-            await self._redis.set(self._name("cooldown", key), b"1", px=max(1, int(retry_after * 1000)))
+            until = str(now + retry_after).encode()  # read back by ``cooling`` for the client's Retry-After
+            await self._redis.set(self._name("cooldown", key), until, px=max(1, int(retry_after * 1000)))
         await self._update(key, lambda s: self._breaker.record(s, signal, now, retry_after))
 
     async def _update(self, key: str, change: Callable[[BreakerState], BreakerState]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Set
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from math import isfinite
+from math import ceil, isfinite
 from typing import Literal
 
 import msgspec
@@ -158,6 +158,23 @@ def final_failure_status(outcomes: Iterable[Outcome]) -> int:
     if kinds == {"timeout"}:
         return 504
     return 502
+
+
+def retry_after_header(seconds: float) -> str:
+    """A wait as ``Retry-After`` delta-seconds: rounded up (never back before the window ends), at least 1."""
+    return str(max(1, ceil(seconds)))
+
+
+def cooling_down_wait(skipped: Iterable[str], cooling: Mapping[str, float]) -> float | None:
+    """When every skipped deployment is only in a Retry-After cooldown: the shortest wait left, else ``None``.
+
+    That route is rate limited for a known while (429 + ``Retry-After``); one open breaker or a plan with nothing
+    to skip means no provider can serve it now (503).
+    """
+    keys = list(skipped)
+    if not keys or any(key not in cooling for key in keys):
+        return None
+    return min(cooling[key] for key in keys)
 
 
 def attempt_budget(remaining_s: float, attempts_left: int) -> float:
