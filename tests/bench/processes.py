@@ -150,15 +150,6 @@ def free_port() -> int:
         return port
 
 
-def port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def reachable(host: str, port: int) -> bool:
     try:
         socket.create_connection((host, port), timeout=1).close()

@@ -10,12 +10,12 @@ from pathlib import Path
 import msgspec
 
 from tests.bench.infra import Infra, purge, reset_database
-from tests.bench.processes import ROOT, Child, StartError, Supervisor, port_free, wait_line
+from tests.bench.processes import ROOT, Child, StartError, Supervisor, wait_line
 from tests.bench.targets import MODES_OF, PUBLIC_MODELS, PY, Target, post, wait_smoke
 from tollway.testing import proctree
+from tollway.testing.stack import stack_port_offset
 
 CATALOG = ROOT / "deploy" / "config" / "catalog.yaml"
-STACK_PORTS = range(8080, 8091)
 NAMESPACE = "benchhttp"
 WORKERS = ("billing", "analytics")  # the consumers of the usage events the bench's requests produce
 PACED_MODEL = {
@@ -36,14 +36,6 @@ class StackConfig:
     database: str  # dropped and recreated at every start
     grant_micros: int
     idempotency_key: str
-
-
-def pick_offset() -> int:
-    """A port offset whose eleven stack ports (8080..8090 + offset) are all free."""
-    for offset in range(30_000, 57_000, 100):
-        if all(port_free(port + offset) for port in STACK_PORTS):
-            return offset
-    raise StartError("no free port range for the Tollway stack")
 
 
 def write_catalog(upstream: str, folder: Path) -> Path:
@@ -116,7 +108,7 @@ async def reset(config: StackConfig) -> None:
 def start(sup: Supervisor, config: StackConfig) -> Target:
     config.run_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(reset(config))
-    offset = pick_offset()
+    offset = stack_port_offset()  # below the ephemeral range, where no other process's free port can land
     env = stack_env(config, offset, write_catalog(config.upstream, config.run_dir))
     stack = sup.start("tollway-stack", [PY, "deploy/local/stack.py", "--workers", str(config.workers)], env)
     try:
