@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, replace
 
 from tests.bench import targets, ttft, wrk
-from tests.bench.report import Row, TtftRow
+from tests.bench.report import Idle, Row, TtftRow
 from tests.bench.targets import Target
 from tollway.testing import proctree
 
@@ -25,11 +25,12 @@ class Plan:
     ttft_requests: int
     events: int
     workers: int
+    idle_s: float  # the idle-stack window, after the traffic and a short drain
 
 
-FULL = Plan(False, ("chat", "stream", "messages"), (1, 16, 64), 3, 2.0, 3.0, 200, 100_000, 1)
+FULL = Plan(False, ("chat", "stream", "messages"), (1, 16, 64), 3, 2.0, 3.0, 200, 100_000, 1, 60.0)
 # 16 connections, not 64, at saturation: 2 s is too short for a target answering in ~1 s at 64 connections.
-QUICK = Plan(True, ("chat", "stream"), (1, 16), 1, 1.0, 2.0, 50, 10_000, 1)
+QUICK = Plan(True, ("chat", "stream"), (1, 16), 1, 1.0, 2.0, 50, 10_000, 1, 10.0)
 
 
 BEGAN = time.monotonic()
@@ -145,3 +146,16 @@ def probe_all(plan: Plan, started: list[Target]) -> list[TtftRow]:
             )
         )
     return rows
+
+
+def measure_idle(plan: Plan, started: list[Target]) -> Idle | None:
+    """CPU of every process of the Tollway stack while nothing calls it (after 5 s for the consumers to drain)."""
+    tollway = next((t for t in started if t.name == "tollway" and not t.error and t.stack_roots), None)
+    if tollway is None or tollway.stack_roots is None:
+        return None
+    say(f"idle stack ({plan.idle_s:.0f} s)")
+    time.sleep(5)
+    before, began = proctree.cpu_seconds(tollway.stack_roots()), time.monotonic()
+    time.sleep(plan.idle_s)
+    spent = proctree.cpu_seconds(tollway.stack_roots()) - before
+    return Idle(seconds=round(time.monotonic() - began, 1), cpu_s=round(spent, 3))

@@ -46,7 +46,9 @@ BILLING_ROWS_SQL = "SELECT metadata->>'request_id', created_at FROM billing.tran
 ANALYTICS_LAG_SQL = """
 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - occurred_at)),
        percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - occurred_at))
-FROM analytics.requests"""
+FROM analytics.requests WHERE request_id LIKE $1"""
+BURST, PACED = "req_bench", "req_paced"  # request-id prefixes of the two phases
+TICK_S = 0.01  # the paced phase publishes rate x TICK_S events every tick
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,9 @@ class PipelineConfig:
     infra: Infra
     events: int
     users: int = 20
-    cost_micros: int = 100  # 5,000 events x $0.0001 stay well inside each user's $5 trial
+    cost_micros: int = 100  # 7,500 events x $0.0001 stay well inside each user's $5 trial
+    paced_events: int = 50_000
+    paced_rate: int = 10_000  # events/s offered in the paced phase: the issue's consumer target
     ready_timeout_s: float = 60.0
     timeout_s: float = 120.0
 
@@ -68,6 +72,8 @@ class ConsumerResult:
     events_per_s: float | None = None
     lag_p50_ms: float | None = None
     lag_p99_ms: float | None = None
+    paced_lag_p50_ms: float | None = None
+    paced_lag_p99_ms: float | None = None
     detail: str = ""
 
 
@@ -77,6 +83,8 @@ class PipelineResult:
     method: str
     publish_s: float | None = None
     publish_per_s: float | None = None
+    paced_events: int = 0
+    paced_rate: int = 0
     consumers: dict[str, ConsumerResult] = field(default_factory=dict)
     verify_status: str = "not run"
     verify_output: str = ""
@@ -121,7 +129,9 @@ def tail(text: str, lines: int = 3) -> str:
 
 def run(sup: Supervisor, config: PipelineConfig) -> PipelineResult:
     """Fresh database and namespace, migrate, start both workers, publish, wait, measure, verify, clean up."""
-    result = PipelineResult(events=config.events, method=METHOD)
+    result = PipelineResult(
+        events=config.events, method=METHOD, paced_events=config.paced_events, paced_rate=config.paced_rate
+    )
     result.consumers = {name: ConsumerResult(name) for name in SERVICES}
     asyncio.run(prepare(config))
     workers: dict[str, Child] = {}
@@ -202,8 +212,8 @@ async def _accounts_ready(conn: asyncpg.Connection, service: str, users: int) ->
         return False
 
 
-def usage_event(index: int, users: list[str], config: PipelineConfig) -> RequestCompletedV1:
-    request_id = f"req_bench{index:08d}"
+def usage_event(index: int, users: list[str], config: PipelineConfig, prefix: str = BURST) -> RequestCompletedV1:
+    request_id = f"{prefix}{index:08d}"
     user = users[index % len(users)]
     return RequestCompletedV1(
         event_id=request_id,
@@ -226,15 +236,31 @@ def usage_event(index: int, users: list[str], config: PipelineConfig) -> Request
 
 async def publish_all(js: JetStreamContext, users: list[str], config: PipelineConfig) -> dict[str, datetime]:
     """Publish every event without waiting for each PubAck (nats-py bounds what is pending); keep ``occurred_at``."""
-    ns = Namespace(NAMESPACE)
     occurred: dict[str, datetime] = {}
     for index in range(config.events):
-        event = usage_event(index, users, config)
-        occurred[event.request_id] = event.occurred_at
-        headers = {MSG_ID_HEADER: event.event_id}
-        await js.publish_async(ns.subject(subject_of(event)), encode(event), headers=headers)
+        await _publish(js, usage_event(index, users, config), occurred)
     await asyncio.wait_for(js.publish_async_completed(), timeout=config.timeout_s)
     return occurred
+
+
+async def publish_paced(js: JetStreamContext, users: list[str], config: PipelineConfig) -> dict[str, datetime]:
+    """``paced_events`` at ``paced_rate`` per second, a tick's worth every ``TICK_S``, each stamped when sent."""
+    occurred: dict[str, datetime] = {}
+    per_tick, started = max(1, round(config.paced_rate * TICK_S)), time.monotonic()
+    for first in range(0, config.paced_events, per_tick):
+        for index in range(first, min(first + per_tick, config.paced_events)):
+            await _publish(js, usage_event(index, users, config, PACED), occurred)
+        ahead = started + (first + per_tick) / config.paced_rate - time.monotonic()
+        if ahead > 0:
+            await asyncio.sleep(ahead)
+    await asyncio.wait_for(js.publish_async_completed(), timeout=config.timeout_s)
+    return occurred
+
+
+async def _publish(js: JetStreamContext, event: RequestCompletedV1, occurred: dict[str, datetime]) -> None:
+    occurred[event.request_id] = event.occurred_at
+    subject = Namespace(NAMESPACE).subject(subject_of(event))
+    await js.publish_async(subject, encode(event), headers={MSG_ID_HEADER: event.event_id})
 
 
 async def publish_and_measure(
@@ -245,6 +271,7 @@ async def publish_and_measure(
     config: PipelineConfig,
     result: PipelineResult,
 ) -> None:
+    """The burst (throughput from a backlog), then the paced phase (lag at the target rate)."""
     started = time.monotonic()
     watcher = asyncio.create_task(watch_counts(conn, services, config.events, started + config.timeout_s))
     occurred = await publish_all(js, users, config)
@@ -258,7 +285,30 @@ async def publish_and_measure(
         if done_at is not None:
             consumer.seconds = done_at - started
             consumer.events_per_s = config.events / consumer.seconds
-        consumer.lag_p50_ms, consumer.lag_p99_ms = await lag(conn, service, occurred)
+        consumer.lag_p50_ms, consumer.lag_p99_ms = await lag(conn, service, occurred, BURST)
+    if any(result.consumers[s].status == "ok" for s in services):
+        await paced_phase(conn, js, users, services, config, result)
+
+
+async def paced_phase(
+    conn: asyncpg.Connection,
+    js: JetStreamContext,
+    users: list[str],
+    services: list[str],
+    config: PipelineConfig,
+    result: PipelineResult,
+) -> None:
+    total = config.events + config.paced_events
+    deadline = time.monotonic() + config.paced_events / config.paced_rate + config.timeout_s
+    watcher = asyncio.create_task(watch_counts(conn, services, total, deadline))
+    occurred = await publish_paced(js, users, config)
+    finished = await watcher
+    for service in services:
+        consumer = result.consumers[service]
+        consumer.processed = finished[service][0]
+        if finished[service][1] is None:
+            consumer.status = "incomplete"
+        consumer.paced_lag_p50_ms, consumer.paced_lag_p99_ms = await lag(conn, service, occurred, PACED)
 
 
 async def watch_counts(
@@ -275,10 +325,12 @@ async def watch_counts(
     return state
 
 
-async def lag(conn: asyncpg.Connection, service: str, occurred: dict[str, datetime]) -> tuple[float, float]:
-    """p50 and p99 of (row written - event occurred_at), in ms."""
+async def lag(
+    conn: asyncpg.Connection, service: str, occurred: dict[str, datetime], prefix: str
+) -> tuple[float, float]:
+    """p50 and p99 of (row written - event occurred_at) over one phase's events, in ms."""
     if service == "analytics":
-        p50, p99 = await conn.fetchrow(ANALYTICS_LAG_SQL)
+        p50, p99 = await conn.fetchrow(ANALYTICS_LAG_SQL, f"{prefix}%")
         return float(p50 or 0) * 1000, float(p99 or 0) * 1000
     rows = await conn.fetch(BILLING_ROWS_SQL)
     lags = [(row[1] - occurred[row[0]]).total_seconds() * 1000 for row in rows if row[0] in occurred]

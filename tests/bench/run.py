@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 from tests.bench import litellm_target, pipeline, report, targets, tollway_target, wrk
 from tests.bench.infra import Infra
-from tests.bench.measure import BEGAN, FULL, QUICK, Plan, measure_all, probe_all, say
+from tests.bench.measure import BEGAN, FULL, QUICK, Plan, measure_all, measure_idle, probe_all, say
 from tests.bench.processes import ROOT, StartError, Supervisor, free_port, reachable, wait_port
-from tests.bench.report import Report, Row, TtftRow
+from tests.bench.report import Idle, Report, Row, TtftRow
 from tests.bench.targets import Target
 
 RESULTS = ROOT / "tests" / "bench" / "results"
@@ -121,7 +121,7 @@ def machine() -> dict[str, object]:
     return {"cores": os.cpu_count(), "cpu": model, "loadavg_start": list(os.getloadavg())}
 
 
-Measured = tuple[list[Target], list[Row], list[TtftRow]]
+Measured = tuple[list[Target], list[Row], list[TtftRow], Idle | None]
 
 
 def http_phase(sup: Supervisor, plan: Plan, run_dir: Path, infra: Infra) -> Measured:
@@ -129,8 +129,9 @@ def http_phase(sup: Supervisor, plan: Plan, run_dir: Path, infra: Infra) -> Meas
     started = start_targets(sup, plan, run_dir, infra)
     rows = measure_all(plan, started)
     probes = probe_all(plan, started)
+    idle = measure_idle(plan, started)
     sup.stop(*[c for c in sup.children if c.name != "nats"])  # free the CPU before the event pipeline
-    return started, rows, probes
+    return started, rows, probes, idle
 
 
 def event_phase(sup: Supervisor, plan: Plan, infra: Infra) -> pipeline.PipelineResult:
@@ -168,7 +169,7 @@ def main() -> int:
     run_dir = RESULTS / "raw" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     infra, info = Infra.from_env(), machine()
     with Supervisor(run_dir / "logs") as sup:
-        started, rows, probes = http_phase(sup, plan, run_dir, infra)
+        started, rows, probes, idle = http_phase(sup, plan, run_dir, infra)
         http_s = time.monotonic() - BEGAN
         events = None if args.skip_pipeline else event_phase(sup, plan, infra)
     seconds = {"http": round(http_s, 1), "total": round(time.monotonic() - BEGAN, 1)}
@@ -182,6 +183,7 @@ def main() -> int:
         rows=rows,
         ttft=probes,
         pipeline=events,
+        idle=idle,
     )
     say(f"done; results in {write(built, run_dir)} (logs: {run_dir / 'logs'})")
     return 0
