@@ -109,6 +109,11 @@ bench-quick: install ## the same in about a minute or two (1 repetition, short r
 	@$(WRK_INSTALL)
 	@$(PY) tests/bench/run.py --quick
 
+.PHONY: profile
+profile: install ## py-spy of every Tollway process under wrk load and idle; summaries in docs/perf/profiles.md
+	@$(WRK_INSTALL)
+	@$(PY) tests/bench/profile.py
+
 .PHONY: chaos
 chaos: install ## faults under steady SDK load (Postgres, Redis, NATS restarts; kill -9 of every role): a table, 0 lost/0 doubled (tests/chaos/results/)
 	@$(PY) tests/chaos/run.py
