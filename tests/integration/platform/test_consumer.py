@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
+import msgspec
 import pytest
 from nats.aio.client import Client as NatsClient
 from sqlalchemy import select
@@ -160,3 +161,35 @@ async def test_a_plain_timeout_from_fetch_is_an_empty_fetch_not_a_resubscribe(
 
     assert flaky.fetches >= 10
     assert subscribes == 1
+
+
+async def test_a_lingering_consumer_gathers_a_trickle_into_few_batches(
+    nc: NatsClient, namespace: Namespace, engine: AsyncEngine, effects: EffectRecorder
+) -> None:
+    # At a few events per second each fetch returns one event, and one transaction per event cost the stack
+    # more CPU than the requests themselves (issue 14); a short linger tops a small batch up first.
+    await ensure_stream(nc.jetstream(), ROUTER_STREAM, namespace)
+    batches: list[int] = []
+
+    async def handler(events: Sequence[RequestCompletedV1]) -> None:
+        batches.append(len(events))
+        await effects(events)
+
+    spec = msgspec.structs.replace(SPEC, durable="test_lingering", linger_s=0.3, linger_below=50)
+    recorder = DeadLetterRecorder(engine, analytics_tables, "analytics")
+    consumer = PullConsumer(nc, spec, RequestCompletedV1, handler, on_poison=recorder, ns=namespace)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    publisher = JetStreamPublisher(nc.jetstream(), namespace)
+    for i in range(20):
+        await publisher.publish(completed(i))
+        await asyncio.sleep(0.02)  # a trickle: 20 events over ~0.4 s
+
+    async def applied() -> bool:
+        return await effects.counts() == (20, 20)
+
+    await eventually(applied, within=10, what="20 effects")
+    stop.set()
+    await task
+    assert sum(batches) == 20
+    assert len(batches) <= 4, batches

@@ -1,7 +1,7 @@
 """Reliable messaging over NATS JetStream: namespaces, provisioning, publisher, outbox, inbox, pull consumers."""
 
 from tollway.platform.messaging.connection import connect_nats, ensure_bucket, ensure_stream, nats_connection, provision
-from tollway.platform.messaging.consumer import ConsumerSpec, PoisonMessage, PullConsumer
+from tollway.platform.messaging.consumer import USAGE_LINGER_S, ConsumerSpec, PoisonMessage, PullConsumer
 from tollway.platform.messaging.dead_letters import DeadLetterRecorder
 from tollway.platform.messaging.durable_publisher import DurablePublisher
 from tollway.platform.messaging.inbox import claim_events
@@ -12,6 +12,7 @@ from tollway.platform.messaging.publisher import JetStreamPublisher
 from tollway.platform.messaging.tables import MessagingTables
 
 __all__ = [
+    "USAGE_LINGER_S",
     "ConsumerSpec",
     "DeadLetterRecorder",
     "DurablePublisher",

@@ -8,7 +8,7 @@ from tollway.analytics import handlers
 from tollway.analytics.ports import RequestLog
 from tollway.contracts import RequestCompletedV1, subject_of
 from tollway.contracts.streams import ROUTER_STREAM
-from tollway.platform.messaging import ConsumerSpec
+from tollway.platform.messaging import USAGE_LINGER_S, ConsumerSpec
 from tollway.platform.runner import Subscription
 
 DURABLE = "analytics__request_completed"
@@ -21,6 +21,7 @@ def spec(batch_size: int = 1000, ack_wait_s: float = 30.0) -> ConsumerSpec:
         filter_subject=subject_of(RequestCompletedV1),
         batch_size=batch_size,
         ack_wait_s=ack_wait_s,
+        linger_s=USAGE_LINGER_S,
     )
 
 

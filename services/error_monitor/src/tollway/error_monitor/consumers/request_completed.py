@@ -8,7 +8,7 @@ from tollway.contracts import RequestCompletedV1, subject_of
 from tollway.contracts.streams import ROUTER_STREAM
 from tollway.error_monitor import handlers
 from tollway.error_monitor.ports import ErrorLog
-from tollway.platform.messaging import ConsumerSpec
+from tollway.platform.messaging import USAGE_LINGER_S, ConsumerSpec
 from tollway.platform.runner import Subscription
 
 SPEC = ConsumerSpec(
@@ -16,6 +16,7 @@ SPEC = ConsumerSpec(
     durable="error_monitor__request_completed",
     filter_subject=subject_of(RequestCompletedV1),
     batch_size=1000,
+    linger_s=USAGE_LINGER_S,
 )
 
 
