@@ -22,7 +22,6 @@ from tollway.gateway.api.exchange import Scope, read_body, request_headers
 from tollway.gateway.api.public import _caller, _client_hash, _services
 from tollway.gateway.api.relay import admit_then_forward
 from tollway.gateway.bootstrap import PublicServices
-from tollway.gateway.domain.accounts import KeyScopeError
 from tollway.gateway.domain.admission import Admitted, ChatCall
 from tollway.gateway.domain.ids import new_request_id
 from tollway.gateway.domain.native_envelopes import (
@@ -91,8 +90,6 @@ async def _admit(
     if route.api == "gemini" and route.stream and _query(scope).get("alt") != "sse":
         raise BadRequestError("streamGenerateContent is served as server-sent events only: add `?alt=sse`", "alt")
     identity = await _caller(scope, headers, services, key)
-    if identity is not None and "inference" not in identity.scopes:
-        raise KeyScopeError("this API key lacks the `inference` scope")
     body = await read_body(headers, receive, services.settings.max_body_bytes)
     cap = output_cap(route.api, body)
     name = model.group("model")

@@ -105,8 +105,6 @@ async def _admit(
     if scope["method"] != "POST":
         raise MethodNotAllowedError("use POST")
     identity = await _caller(scope, headers, services)  # before the body: no buffering for unknown callers
-    if identity is not None and "inference" not in identity.scopes:
-        raise KeyScopeError("this API key lacks the `inference` scope")
     body = await read_body(headers, receive, services.settings.max_body_bytes)
     client = _client_hash(scope) if identity is None else ""
     call = ChatCall(request_id=request_id, api=api, body=body, identity=identity, client=client)
@@ -116,9 +114,11 @@ async def _admit(
 async def _caller(
     scope: Scope, headers: dict[str, str], services: PublicServices, key: str | None = None
 ) -> Identity | None:
-    """The key's identity; ``None`` for a keyless call when anonymous use is enabled; else 401.
+    """The key's identity on an inference route; ``None`` for a keyless call when anonymous use is enabled; else 401.
 
-    ``key`` is one a route found where its API carries it (Gemini's ``x-goog-api-key``, a SigV4 access key id).
+    Every caller here is an inference route (chat, its siblings, Gemini, Bedrock, the model list), so the key's
+    ``inference`` scope is checked here once for all of them (403). ``key`` is one a route found where its API
+    carries it (Gemini's ``x-goog-api-key``, a SigV4 access key id).
     """
     key = key or key_from_headers(scope, headers)
     if key is None:
@@ -132,6 +132,8 @@ async def _caller(
     # Key attributes (ADR 009), from the cached identity: no query on a warm key.
     if not address_allowed(identity.ip_allowlist, (scope.get("client") or (None, 0))[0]):
         raise AddressNotAllowedError("this API key may not be used from this address")
+    if "inference" not in identity.scopes:
+        raise KeyScopeError("this API key lacks the `inference` scope")
     return identity
 
 
