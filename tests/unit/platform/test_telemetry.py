@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from tollway.platform.telemetry import extract_trace_context, inject_trace_context
+from tollway.platform.telemetry import extract_trace_context, inject_trace_context, telemetry_provider
 
 
 def test_trace_context_round_trips_through_headers() -> None:
@@ -20,3 +21,21 @@ def test_trace_context_round_trips_through_headers() -> None:
 
 def test_no_headers_give_an_empty_context() -> None:
     assert not trace.get_current_span(extract_trace_context(None)).get_span_context().is_valid
+
+
+def test_without_an_exporter_spans_are_not_recorded_but_ids_still_propagate(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Recording spans nobody exports cost about ten times a non-recording one, on every hop of every request.
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    tracer = telemetry_provider("svc").get_tracer("t")
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    with tracer.start_as_current_span("serve", context=extract_trace_context({"traceparent": caller})) as span:
+        headers = dict(inject_trace_context({}))
+    assert not span.is_recording()
+    assert span.get_span_context().trace_id == int("4bf92f3577b34da6a3ce929d0e0e4736", 16)  # logs keep the id
+    assert headers["traceparent"].split("-")[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def test_with_an_exporter_spans_are_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    span = telemetry_provider("svc").get_tracer("t").start_span("serve")  # never ended: nothing is exported
+    assert span.is_recording()
