@@ -109,6 +109,11 @@ bench-quick: install ## the same in about a minute or two (1 repetition, short r
 	@$(WRK_INSTALL)
 	@$(PY) tests/bench/run.py --quick
 
+.PHONY: bench-soak
+bench-soak: install ## 30 minutes of chat at half the measured saturation; every process's RSS over time (tests/bench/results/soak.md)
+	@$(WRK_INSTALL)
+	@$(PY) tests/bench/soak.py
+
 .PHONY: profile
 profile: install ## py-spy of every Tollway process under wrk load and idle; summaries in docs/perf/profiles.md
 	@$(WRK_INSTALL)

@@ -25,6 +25,16 @@ WAITING = frozenset(
         "granian/server/mp.py:MPServer._spawn_asgi_lifespan_worker",  # granian's Rust runtime and its poll
     }
 )
+# Frames on every stack of a process (its entry point and run loop): inclusive shares of ~100% that say nothing.
+ENTRY = (
+    "__main__.py",
+    "platform/cli.py",
+    "platform/roles.py",
+    "platform/runner.py",
+    "/worker.py",
+    "consumer.py:PullConsumer.run",
+    "consumer.py:PullConsumer._consume",
+)
 TOP = 12
 
 
@@ -73,7 +83,8 @@ class Tally:
         self.packages[package_of(module)] += count
         self.functions[leaf] += count
         for name in {name for name, module in frames if package_of(module).startswith("tollway.")}:
-            self.inclusive[name] += count
+            if not any(entry in name for entry in ENTRY):
+                self.inclusive[name] += count
 
 
 def parse(path: Path) -> Tally:
