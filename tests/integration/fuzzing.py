@@ -20,6 +20,8 @@ from schemathesis.core.result import Ok
 EXAMPLES = 2  # per operation and generation mode: a few hundred requests in all, under a minute of CPU
 CLIENT_ERROR, SERVER_ERROR, UNAVAILABLE = 400, 500, 503
 PROBES = ("/health", "/ready", "/metrics", "/schema")
+GEMINI_METHODS = (":generateContent", ":streamGenerateContent")  # Google's {"error": {"code", "message", "status"}}
+BEDROCK_OPERATIONS = ("/converse", "/converse-stream")  # AWS's {"message"} + x-amzn-ErrorType
 STAND_IN_404 = "404: Not Found"  # aiohttp's answer to a path it has no route for
 Case = Any  # schemathesis.Case; its method, formatted_path, headers, query, body and media_type are used here
 Request = Callable[..., Any]
@@ -135,13 +137,25 @@ def check(label: str, reply: httpx2.Response | Any, relayed: tuple[str, ...] = (
         return None
     if not reply.headers.get("content-type", "").startswith("application/json"):
         return f"{label}: {reply.status_code} is not JSON ({reply.headers.get('content-type')})"
-    body = reply.json()
-    if path.endswith("/v1/messages") or reply.request.headers.get("x-tollway-api") == "anthropic":
-        ok = body.get("type") == "error" and isinstance(body.get("error", {}).get("message"), str)
-    else:
-        error = body.get("error") if isinstance(body, dict) else None
-        ok = isinstance(error, dict) and isinstance(error.get("message"), str) and "type" in error
+    ok = _in_route_shape(path, reply)
     return None if ok else f"{label}: {reply.status_code} body not in the route's shape: {reply.text[:300]}"
+
+
+def _in_route_shape(path: str, reply: Any) -> bool:
+    """An error body in its API's shape: Anthropic's, Gemini's, Bedrock's (named in a header), else OpenAI's."""
+    body = reply.json()
+    if not isinstance(body, dict):
+        return False
+    error = body.get("error")
+    detail: dict[str, Any] = error if isinstance(error, dict) else {}
+    has_message = isinstance(detail.get("message"), str)
+    if path.endswith("/v1/messages") or reply.request.headers.get("x-tollway-api") == "anthropic":
+        return body.get("type") == "error" and has_message
+    if path.endswith(GEMINI_METHODS):
+        return has_message and isinstance(detail.get("status"), str)
+    if "/model/" in path and path.endswith(BEDROCK_OPERATIONS):
+        return isinstance(body.get("message"), str) and bool(reply.headers.get("x-amzn-errortype"))
+    return has_message and "type" in detail
 
 
 def _is_clean_unavailable(reply: Any) -> bool:

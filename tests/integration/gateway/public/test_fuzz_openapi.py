@@ -17,6 +17,7 @@ from nats.js.kv import KeyValue
 from tests.integration.fuzzing import collect, litestar_document, problems_of
 from tests.integration.gateway.conftest import ADMIN
 from tests.integration.gateway.public.support import USD, GatewayFactory, open_account
+from tollway.gateway.domain.native_envelopes import NATIVE_ROUTES
 
 # ``/ak/{key}/...`` reaches the same handlers once the edge moved the key out; the hot routes are sampled there.
 PATH_KEY_SAMPLES = ("/ak/{key}/v1/chat/completions", "/ak/{key}/v1/messages", "/ak/{key}/v1/models")
@@ -36,6 +37,13 @@ async def test_the_published_document_describes_the_hot_routes(start_gateway: Ga
     chat = document["paths"]["/v1/messages"]["post"]
     assert chat["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("AnthropicError")
     assert {"bearer", "x-api-key"} <= set(document["components"]["securitySchemes"])
+    for template, route in NATIVE_ROUTES.items():  # served before Litestar by a path pattern: described here
+        operation = document["paths"][template]["post"]
+        error = "GeminiError" if route.api == "gemini" else "BedrockError"
+        assert operation["responses"]["403"]["content"]["application/json"]["schema"]["$ref"].endswith(error)
+        path_names = [p["name"] for p in operation["parameters"] if p["in"] == "path"]
+        assert path_names == (["model"] if route.api == "gemini" else ["modelId"])
+        assert operation["requestBody"]["required"] is True
     schemathesis.openapi.from_dict(copy.deepcopy(document))  # a valid OpenAPI document
     assert wrong_method.status_code == 405
 

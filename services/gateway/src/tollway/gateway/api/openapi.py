@@ -10,6 +10,8 @@ import msgspec
 from litestar import Litestar
 
 from tollway.gateway.api.exchange import Send, encode_headers, send_whole
+from tollway.gateway.api.openapi_native import COMPONENTS as NATIVE_COMPONENTS
+from tollway.gateway.api.openapi_native import native_paths
 from tollway.gateway.api.public_errors import error_body
 from tollway.gateway.domain.rejections import MethodNotAllowedError
 
@@ -27,10 +29,10 @@ _RATE_HEADERS = {
 }
 _SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"x-api-key": []}]
 _ERROR_STATUSES = {
-    "400": "malformed body or an invalid field",
+    "400": "malformed body or an invalid field (a Gemini stream without alt=sse)",
     "401": "missing, invalid or revoked API key",
     "402": "insufficient credit",
-    "403": "the key may not do this",
+    "403": "the key may not do this (no inference scope, address not allowed)",
     "404": "unknown model",
     "405": "wrong method",
     "413": "body or token estimate too large",
@@ -121,7 +123,7 @@ _GENERIC_BODY: Document = {"type": "object", "required": ["model"], "properties"
 
 
 def public_document(app: Litestar, hot_paths: Iterable[str]) -> Document:
-    """Litestar's generated document (the routes it serves) with every hot route and ``/v1/models`` added.
+    """Litestar's generated document plus every hot route, ``/v1/models`` and the Gemini and Bedrock routes.
 
     Every client route also exists as ``/ak/{key}/...`` (the key in the path, for clients that cannot set
     headers); those copies take the key as a path parameter instead of a header.
@@ -132,10 +134,11 @@ def public_document(app: Litestar, hot_paths: Iterable[str]) -> Document:
     for path in hot_paths:
         paths[path] = {"post": _hot_operation(path)}
     paths["/v1/models"] = {"get": _models_operation()}
+    paths.update(native_paths(_ERROR_STATUSES))  # Gemini's and Bedrock's routes, matched by a path pattern
     for path in [p for p in paths if p.startswith("/v1/")]:
         paths["/ak/{key}" + path] = _with_path_key(paths[path])
     components: Document = document.setdefault("components", {})
-    for section, entries in _COMPONENTS.items():
+    for section, entries in (*_COMPONENTS.items(), *NATIVE_COMPONENTS.items()):
         components.setdefault(section, {}).update(entries)
     return document
 
