@@ -152,7 +152,7 @@ async def test_a_plain_timeout_from_fetch_is_an_empty_fetch_not_a_resubscribe(
         subscribes += 1
         return flaky
 
-    consumer._subscribe = subscribe  # type: ignore[method-assign]
+    consumer._subscribe = subscribe  # type: ignore[method-assign,assignment]
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     await asyncio.sleep(0.5)

@@ -18,6 +18,7 @@ from opentelemetry import trace
 from tollway.contracts import StreamSpec, decoder_for
 from tollway.platform.messaging.connection import ensure_stream
 from tollway.platform.messaging.namespace import Namespace
+from tollway.platform.messaging.queued_first import queued_first
 from tollway.platform.telemetry import extract_trace_context
 
 E = TypeVar("E")
@@ -149,12 +150,13 @@ class PullConsumer(Generic[E]):
             max_deliver=spec.max_deliver,
             max_ack_pending=spec.max_ack_pending,
         )
-        return await js.pull_subscribe(
+        pull = await js.pull_subscribe(
             ns.subject(spec.filter_subject),
             durable=ns.durable(spec.durable),
             stream=ns.stream(spec.stream.name),
             config=config,
         )
+        return queued_first(pull)
 
     async def process(self, msgs: Sequence[Msg]) -> None:
         """Decode, handle and settle one fetched batch."""
