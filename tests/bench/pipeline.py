@@ -59,6 +59,7 @@ class PipelineConfig:
     cost_micros: int = 100  # 7,500 events x $0.0001 stay well inside each user's $5 trial
     paced_events: int = 50_000
     paced_rate: int = 10_000  # events/s offered in the paced phase: the issue's consumer target
+    workers: int = 1  # worker processes per service, all on the same durable consumer
     ready_timeout_s: float = 60.0
     timeout_s: float = 120.0
 
@@ -85,6 +86,7 @@ class PipelineResult:
     publish_per_s: float | None = None
     paced_events: int = 0
     paced_rate: int = 0
+    workers: int = 1
     consumers: dict[str, ConsumerResult] = field(default_factory=dict)
     verify_status: str = "not run"
     verify_output: str = ""
@@ -130,17 +132,25 @@ def tail(text: str, lines: int = 3) -> str:
 def run(sup: Supervisor, config: PipelineConfig) -> PipelineResult:
     """Fresh database and namespace, migrate, start both workers, publish, wait, measure, verify, clean up."""
     result = PipelineResult(
-        events=config.events, method=METHOD, paced_events=config.paced_events, paced_rate=config.paced_rate
+        events=config.events,
+        method=METHOD,
+        paced_events=config.paced_events,
+        paced_rate=config.paced_rate,
+        workers=config.workers,
     )
     result.consumers = {name: ConsumerResult(name) for name in SERVICES}
     asyncio.run(prepare(config))
     workers: dict[str, Child] = {}
+    extra: list[Child] = []
     for service, problem in migrate(config).items():
         if problem:
             result.consumers[service].detail = f"migrate failed: {problem}"
             continue
         argv = [PY, "-m", f"tollway.{service}", "worker"]
-        workers[service] = sup.start(f"events-{service}-worker", argv, service_env(service, config))
+        started = [
+            sup.start(f"events-{service}-worker-{n}", argv, service_env(service, config)) for n in range(config.workers)
+        ]
+        workers[service], extra = started[0], extra + started[1:]
     try:
         if workers:
             asyncio.run(drive(config, workers, result))
@@ -149,7 +159,7 @@ def run(sup: Supervisor, config: PipelineConfig) -> PipelineResult:
         else:
             result.verify_status = "not run (billing not available)"
     finally:
-        sup.stop(*workers.values())
+        sup.stop(*workers.values(), *extra)
         asyncio.run(purge(config.infra, NAMESPACE))
     return result
 

@@ -219,7 +219,10 @@ def ttft_table(report: Report) -> list[str]:
 def pipeline_lines(pipeline: PipelineResult | None) -> list[str]:
     if pipeline is None:
         return ["Not run."]
-    lines = [f"{pipeline.events:,} `router.request.completed.v1` events, published with {pipeline.method}."]
+    lines = [
+        f"{pipeline.events:,} `router.request.completed.v1` events, published with {pipeline.method}; "
+        f"{pipeline.workers} worker process(es) per consumer service on one durable."
+    ]
     lines.append(f"Publishing took {num(pipeline.publish_s)} s ({num(pipeline.publish_per_s, 0)} events/s).")
     if pipeline.error:
         lines.append(f"Error: {pipeline.error}")

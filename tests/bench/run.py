@@ -137,7 +137,7 @@ def http_phase(sup: Supervisor, plan: Plan, run_dir: Path, infra: Infra) -> Meas
 def event_phase(sup: Supervisor, plan: Plan, infra: Infra) -> pipeline.PipelineResult:
     say(f"event pipeline: {plan.events:,} events")
     try:
-        return pipeline.run(sup, pipeline.PipelineConfig(infra=infra, events=plan.events))
+        return pipeline.run(sup, pipeline.PipelineConfig(infra=infra, events=plan.events, workers=plan.workers))
     except Exception as error:  # a broken pipeline is reported as such; the HTTP results still get written
         say(f"event pipeline FAILED: {type(error).__name__}: {error}")
         return pipeline.PipelineResult(
