@@ -100,9 +100,9 @@ clean: ## remove caches and the local run directory
 WRK_INSTALL = command -v wrk >/dev/null 2>&1 || { test "$$(id -u)" = 0 && (apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)); } || true
 
 .PHONY: bench
-bench: install ## benchmark Tollway against the fake upstream, a bare Python hop and LiteLLM (< 10 min; tests/bench/results/)
+bench: install ## benchmark Tollway against the fake upstream, a bare Python hop and LiteLLM (~11 min; ARGS=--workers 2; tests/bench/results/)
 	@$(WRK_INSTALL)
-	@$(PY) tests/bench/run.py
+	@$(PY) tests/bench/run.py $(ARGS)
 
 .PHONY: bench-quick
 bench-quick: install ## the same in about a minute or two (1 repetition, short runs, fewer modes, 10,000 events)
