@@ -15,7 +15,7 @@ from tollway.gateway.domain.accounts_records import AuditRecord, UserFilter, Use
 from tollway.gateway.domain.api_keys import ApiKey
 from tollway.gateway.domain.audit import AuditEntry, AuditEvent
 from tollway.gateway.domain.errors import ApiKeyNotFoundError, InvalidInputError, UserNotFoundError
-from tollway.gateway.domain.users import ROLES, User
+from tollway.gateway.domain.users import ROLES, ROUTING_STRATEGIES, User
 
 MAX_PAGE = 200
 
@@ -91,16 +91,24 @@ async def get_key(ports: AccountPorts, api_key_id: str) -> ApiKey:
 
 
 async def update_user(
-    ports: AccountPorts, user_id: str, role: str | None, is_active: bool | None, *, actor: str
+    ports: AccountPorts,
+    user_id: str,
+    role: str | None,
+    is_active: bool | None,
+    *,
+    actor: str,
+    routing_strategy: str | None = None,
 ) -> User:
-    """Role and active flag; deactivating ends sessions and makes every replica drop the user's keys."""
+    """Role, active flag and routing strategy; deactivating ends sessions.
+
+    The active flag and the strategy travel in cached key identities, so every replica re-reads the user's keys.
+    """
     if role is not None and role not in ROLES:
         raise UnprocessableError(f"role must be one of {', '.join(ROLES)}", "role")
-    changes: dict[str, object] = {}
-    if role is not None:
-        changes["role"] = role
-    if is_active is not None:
-        changes["is_active"] = is_active
+    if routing_strategy is not None and routing_strategy not in ROUTING_STRATEGIES:
+        raise UnprocessableError(f"routing_strategy must be one of {', '.join(ROUTING_STRATEGIES)}", "routing_strategy")
+    fields = (("role", role), ("is_active", is_active), ("routing_strategy", routing_strategy))
+    changes: dict[str, object] = {name: value for name, value in fields if value is not None}
     events: list[Event] = []
     async with ports.store.transaction() as uow:
         user = await uow.accounts.update(user_id, changes) if changes else await uow.users.get(user_id)
@@ -108,7 +116,7 @@ async def update_user(
             raise UserNotFoundError(user_id)
         if is_active is False:
             await uow.sessions.revoke_all(user_id, utc_now())
-        if is_active is not None:
+        if is_active is not None or routing_strategy is not None:
             events = await stage_key_updates(uow, [user_id])
         detail = {name: str(value) for name, value in changes.items()}
         await uow.audit.record(AuditEntry(event=AuditEvent.USER_UPDATED, actor=actor, user_id=user_id, detail=detail))

@@ -103,6 +103,7 @@ class RotateIn(_In, frozen=True, kw_only=True, forbid_unknown_fields=True):
 class AdminUserPatchIn(_In, frozen=True, kw_only=True, forbid_unknown_fields=True):
     role: str | None = None
     is_active: bool | None = None
+    routing_strategy: str | None = None  # e.g. the seed's bedrock_only: never the primary API
 
 
 class LookupByKeyIn(_In, frozen=True, kw_only=True, forbid_unknown_fields=True):

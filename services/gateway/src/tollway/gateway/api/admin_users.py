@@ -123,7 +123,10 @@ async def lookup_by_key(data: JSONBody[LookupByKeyIn], ports: Ports) -> KeyOwner
 
 @patch("/users/{user_id:str}", **ADMIN_OPTIONS)
 async def update_user(user_id: FromPath[str], data: JSONBody[AdminUserPatchIn], ports: Ports) -> UserOut:
-    return UserOut.of(await accounts_admin.update_user(ports, user_id, data.role, data.is_active, actor=ACTOR))
+    user = await accounts_admin.update_user(
+        ports, user_id, data.role, data.is_active, actor=ACTOR, routing_strategy=data.routing_strategy
+    )
+    return UserOut.of(user)
 
 
 @delete("/users/by-domain/{domain:str}", status_code=200, **ADMIN_OPTIONS)
