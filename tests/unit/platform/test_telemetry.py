@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from opentelemetry import trace
+from hypothesis import given
+from hypothesis import strategies as st
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from tollway.platform.telemetry import extract_trace_context, inject_trace_context, telemetry_provider
 
@@ -39,3 +42,50 @@ def test_with_an_exporter_spans_are_recorded(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
     span = telemetry_provider("svc").get_tracer("t").start_span("serve")  # never ended: nothing is exported
     assert span.is_recording()
+
+
+TRACEPARENTS = [
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+    "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  # invalid: zero trace id
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  # invalid: zero span id
+    "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",  # invalid: upper case
+    "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  # invalid version
+    "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later",  # a future version with more fields
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",  # version 00 allows none
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+    "00-4bf92f3577b34da6-3ce929d0e0e4736-00f067aa0ba902b7-01",  # invalid: a dash inside the trace id
+    " 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  # leading blank: OpenTelemetry accepts it
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
+    "garbage",
+    "",
+]
+
+
+@pytest.mark.parametrize("traceparent", TRACEPARENTS)
+@pytest.mark.parametrize("tracestate", [None, "vendor=value"])
+def test_the_fast_extract_agrees_with_opentelemetrys_propagator(traceparent: str, tracestate: str | None) -> None:
+    headers = {"traceparent": traceparent, "content-type": "application/json"}
+    if tracestate:
+        headers["tracestate"] = tracestate
+    ours = trace.get_current_span(extract_trace_context(headers)).get_span_context()
+    theirs = trace.get_current_span(propagate.extract(headers)).get_span_context()
+    assert ours == theirs
+    assert ours.trace_state == theirs.trace_state
+
+
+@given(
+    trace_id=st.integers(min_value=1, max_value=2**128 - 1),
+    span_id=st.integers(min_value=1, max_value=2**64 - 1),
+    sampled=st.booleans(),
+)
+def test_the_fast_inject_writes_what_opentelemetry_writes(trace_id: int, span_id: int, sampled: bool) -> None:
+    context = SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(int(sampled)))
+    with trace.use_span(NonRecordingSpan(context)):
+        assert dict(inject_trace_context({})) == dict(_otel_inject())
+
+
+def _otel_inject() -> dict[str, str]:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
