@@ -38,6 +38,9 @@ def _cooldown_left(value: bytes, now: float) -> float:
     return until - now if until > now else 1.0
 
 
+CLEAN_FOR_S = 1.0  # how old a clean read may be for a success to skip its write
+
+
 class RedisBreakerBook:
     """``breaker:{breakers}:<deployment>`` holds the state machine, ``cooldown:{breakers}:<…>`` a Retry-After.
 
@@ -104,10 +107,15 @@ class RedisBreakerBook:
         return values
 
     def _seen_clean(self, key: str) -> bool:
-        """Whether the last read of ``key`` (still fresh) showed a closed breaker with nothing counted."""
-        now = time.monotonic()
+        """Whether a read of ``key`` within ``CLEAN_FOR_S`` showed a closed breaker with nothing counted.
+
+        Longer than the read cache: under load an answer outlasts 0.1 s, and a success then cost a WATCH round
+        trip that changed nothing. A success is only skipped, never a failure; at worst a success another replica's
+        failures would have met in that second goes uncounted, which opens a breaker no later than it should.
+        """
+        oldest = time.monotonic() - CLEAN_FOR_S + self._cache_s  # ``expires`` is the read's time plus the cache
         for keys, (expires, values) in self._cached.items():
-            if key in keys and expires > now:
+            if key in keys and expires > oldest:
                 raw = values[keys.index(key)]
                 return raw is None or _decode(raw) == CLOSED
         return False
