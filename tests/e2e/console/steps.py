@@ -149,3 +149,26 @@ def reset_link(mail: Path, email: str, within: float = 30.0) -> str:
                 return found.group(1)
         time.sleep(0.5)
     raise AssertionError(f"no reset mail for {email} in {mail}")
+
+
+def grant(stack: RunningStack, user_id: str, micros: int, description: str) -> str:
+    """An operator's grant over the admin API; its transaction id."""
+    body = {"amount_micros": micros, "description": description}
+    made: dict[str, str] = _post(stack, f"/admin/v1/accounts/{user_id}/grants", stack.admin_key, body)
+    return made["id"]
+
+
+def refund_latest_usage(stack: RunningStack, key: str, within: float = 45.0) -> str:
+    """Refunds the user's newest usage charge once billing has debited it; the refund's transaction id."""
+    deadline = time.monotonic() + within
+    while not (charges := transactions(stack, "usage", key)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert charges, "the usage debit never arrived"
+    path = f"/admin/v1/transactions/{charges[0]['id']}/refund"
+    made: dict[str, str] = _post(stack, path, stack.admin_key, {"reason": "console journey"})
+    return made["id"]
+
+
+def admin_read(stack: RunningStack, path: str, **params: str) -> Any:
+    """An admin route's answer over HTTP, to check what a page showed against the API."""
+    return _get(stack, path, stack.admin_key, **params)

@@ -16,6 +16,7 @@ export const routes = {
   rotateKey: (id) => `/v1/keys/${q(id)}/rotate`,
   // Credits (billing) and usage (analytics), forwarded by the gateway.
   balance: "/v1/credits/balance",
+  creditSummary: "/v1/credits/summary",
   transactions: "/v1/credits/transactions",
   redeemCoupon: "/v1/coupons/redeem",
   usage: "/v1/usage",
@@ -35,6 +36,7 @@ export const routes = {
   adminRefund: (id) => `/admin/v1/transactions/${q(id)}/refund`,
   bulkGrants: "/admin/v1/grants/bulk",
   audit: "/admin/v1/audit",
+  billingAudit: "/admin/v1/billing/audit",
   adminTransactions: "/admin/v1/transactions",
   adminUsage: "/admin/v1/usage",
   adminRequests: "/admin/v1/requests",
@@ -43,6 +45,8 @@ export const routes = {
   adminByProvider: "/admin/v1/requests/by-provider",
   trackingQuality: "/admin/v1/tracking/quality",
   trackingTrend: "/admin/v1/tracking/trend",
+  reconciliation: "/admin/v1/reconciliation",
+  importProviderUsage: "/admin/v1/provider-usage/import",
   statement: (id, month) => `/admin/v1/accounts/${q(id)}/statement?month=${q(month)}`,
   breakers: "/admin/v1/circuit-breakers",
   // A deployment key is "provider/upstream_model": its slash stays a path separator.

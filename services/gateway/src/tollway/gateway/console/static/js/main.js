@@ -22,7 +22,9 @@ const PAGES = {
   "#/admin/coupons": ["admin_coupons", "Coupons", "admin", "Operators"],
   "#/admin/grants": ["admin_grants", "Bulk grants", "admin", "Operators"],
   "#/admin/audit": ["admin_audit", "Audit log", "admin", "Operators"],
+  "#/admin/billing-audit": ["admin_billing_audit", "Billing audit", "admin", "Operators"],
   "#/admin/tracking": ["admin_tracking", "Tracking quality", "admin", "Operators"],
+  "#/admin/reconciliation": ["admin_reconciliation", "Reconciliation", "admin", "Operators"],
 };
 
 let current = null; // the page on screen, so its timers stop when another replaces it

@@ -47,6 +47,13 @@ export function errorBox(error) {
   return h("div", { class: "error", role: "alert" }, text);
 }
 
+// The two audit logs link to each other: the gateway's (accounts and keys) and billing's (credit and coupons).
+export function auditTabs(current) {
+  const tabs = [["gateway", "#/admin/audit", "Accounts and keys"], ["billing", "#/admin/billing-audit", "Credit and coupons"]];
+  return h("nav", { class: "subnav", "aria-label": "Audit logs" }, h("ul", {}, tabs.map(([name, href, label]) =>
+    h("li", {}, h("a", { href, "aria-current": name === current ? "page" : undefined }, label)))));
+}
+
 export function badge(text, tone) {
   return h("span", { class: `badge ${tone}` }, text);
 }

@@ -4,7 +4,7 @@ import { callIfAvailable } from "../api.js";
 import { h, replace } from "../dom.js";
 import { routes } from "../endpoints.js";
 import { when } from "../format.js";
-import { errorBox, field, table, unavailable } from "../views.js";
+import { auditTabs, errorBox, field, table, unavailable } from "../views.js";
 
 const PAGE = 50;
 // The gateway's AuditEvent values, for the filter; the table shows whatever the API sends.
@@ -66,8 +66,8 @@ export function render({ params }) {
     load();
   });
   load();
-  return { node: h("div", {},
-    h("p", {}, "Account and key events recorded by the gateway. Credit grants and refunds are ledger entries: see a user's statement on ",
-      h("a", { href: "#/admin/accounts" }, "Accounts and credit"), "."),
+  return { node: h("div", {}, auditTabs("gateway"),
+    h("p", {}, "Account and key events recorded by the gateway. Credit grants, adjustments, refunds and coupons are in ",
+      h("a", { href: "#/admin/billing-audit" }, "billing's audit trail"), "."),
     form, region) };
 }

@@ -77,5 +77,5 @@ export function render() {
       { label: "", value: (c) => h("button", { type: "button", class: "secondary", "aria-label": `Analytics of coupon ${c.code}`, onclick: () => showAnalytics(c) }, "Analytics") },
     ],
   });
-  return { node: h("div", {}, trialRegion, page.node, analyticsRegion, creator(() => {})), stop: page.stop };
+  return { node: h("div", {}, trialRegion, page.node, analyticsRegion, creator(page.refresh)), stop: page.stop };
 }

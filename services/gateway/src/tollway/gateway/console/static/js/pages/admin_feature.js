@@ -15,5 +15,5 @@ export function featurePage(spec) {
   }, 10000);
   const node = h("div", {}, spec.intro ? h("p", {}, spec.intro) : null,
     h("div", { class: "toolbar" }, h("button", { type: "button", class: "secondary", onclick: () => feed.refresh() }, "Refresh"), feed.stamp), region);
-  return { node, stop: feed.stop };
+  return { node, stop: feed.stop, refresh: () => feed.refresh() };
 }

@@ -24,7 +24,8 @@ function everyDay(report) {
 
 const perDay = (groups, pick, text) => groups.map((g) => ({ label: g.key.slice(5), value: Number(pick(g)), text: text(g) }));
 
-export function report(byDay, byModel) {
+// extra: more charts for the same grid (the user's page adds spend per key).
+export function report(byDay, byModel, extra = []) {
   const t = byDay.totals;
   const days = everyDay(byDay);
   return h("div", {},
@@ -39,7 +40,8 @@ export function report(byDay, byModel) {
       barChart("Requests per day", perDay(days, (g) => g.requests, (g) => count(g.requests))),
       barChart("Tokens per day", perDay(days, (g) => g.total_tokens, (g) => count(g.total_tokens))),
       barChart("Spend per day", perDay(days, (g) => g.cost_micros, (g) => usdMicros(g.cost_micros))),
-      barChart("Spend per model", byModel.groups.map((g) => ({ label: g.key, value: Number(g.cost_micros), text: `${usdMicros(g.cost_micros)} · ${count(g.requests)} req` })))));
+      barChart("Spend per model", byModel.groups.map((g) => ({ label: g.key, value: Number(g.cost_micros), text: `${usdMicros(g.cost_micros)} · ${count(g.requests)} req` }))),
+      extra));
 }
 
 export function rangePicker(current, onChange) {
