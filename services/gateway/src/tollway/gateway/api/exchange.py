@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -63,34 +62,3 @@ async def send_whole(send: Send, status: int, headers: HeaderList, body: bytes) 
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-class DisconnectWatch:
-    """Cancels the request's task when the client goes away, so the router call is abandoned at once.
-
-    Only our own cancellation is swallowed (``swallow``); any other one propagates as usual.
-    """
-
-    def __init__(self, receive: Receive) -> None:
-        self._receive = receive
-        self._owner = asyncio.current_task()
-        self._task = asyncio.ensure_future(self._watch())
-        self.disconnected = False
-
-    async def _watch(self) -> None:
-        while (await self._receive())["type"] != "http.disconnect":
-            pass
-        self.disconnected = True
-        if self._owner is not None:
-            self._owner.cancel()
-
-    def stop(self) -> None:
-        """Call as soon as the response is complete, before awaiting anything else."""
-        self._task.cancel()
-
-    def swallow(self) -> bool:
-        """In an ``except CancelledError``: ``True`` (and the cancellation undone) if it was the client leaving."""
-        if self.disconnected and self._owner is not None:
-            self._owner.uncancel()
-            return True
-        return False

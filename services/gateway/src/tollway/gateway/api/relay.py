@@ -11,13 +11,14 @@ import aiohttp
 
 from tollway.contracts.internal_api import PublicApiName
 from tollway.gateway import handlers
-from tollway.gateway.api.exchange import ClientGoneError, DisconnectWatch, HeaderList, encode_headers
+from tollway.gateway.api.exchange import ClientGoneError, HeaderList, encode_headers
 from tollway.gateway.api.public_errors import send_error
 from tollway.gateway.bootstrap import PublicServices
 from tollway.gateway.domain.admission import Admitted
 from tollway.gateway.domain.rejections import InternalError, PublicError, RouterUnavailableError
 from tollway.gateway.domain.usage import Usage, UsageTap
 from tollway.gateway.forwarding import RouterClient, RouterError
+from tollway.platform.disconnects import DisconnectWatch
 
 log = logging.getLogger(__name__)
 # ``x-vercel-ai-data-stream`` tells the AI SDK client which stream protocol the answer speaks; ``x-amzn-errortype``

@@ -16,6 +16,7 @@ from tollway.inference_router.domain.commands import ServeChat
 from tollway.inference_router.domain.routing import strategy_named
 from tollway.inference_router.handlers import serve_chat
 from tollway.inference_router.replies import ChatReply, ChatStream
+from tollway.platform.disconnects import DisconnectWatch
 from tollway.platform.hot_path import hot_request
 from tollway.platform.identity import IDENTITY_HEADER, SIGNATURE_HEADER, Identity, IdentityError, verify_identity
 
@@ -88,14 +89,16 @@ async def _admit(
 
 async def _until_disconnect(receive: Receive, work: Any) -> Any:
     """Run ``work`` but give up as soon as the client disconnects (the upstream call is cancelled with it)."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(receive))
-    await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        watcher.cancel()
-        return task.result()
-    task.cancel()
-    return None
+    watch = DisconnectWatch(receive)
+    try:
+        answer = await work
+    except asyncio.CancelledError:
+        if not watch.swallow():
+            raise
+        return None
+    finally:
+        watch.stop()
+    return answer
 
 
 async def _disconnected(receive: Receive) -> None:
