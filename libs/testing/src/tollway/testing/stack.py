@@ -24,6 +24,7 @@ from tollway.testing.processes import ManagedProcess, free_port, service_env, se
 DEV_SECRET = "dev-internal-secret-change-me"
 ROOT = Path(__file__).resolve().parents[5]
 BANNER = "Tollway is up"
+FAKELLM_PORT = 8090  # the stack's fake upstream before its port offset (deploy/local/stack.py)
 # An idle machine boots the stack in ~15 s; a 2-core CI machine running other suites beside it took over 60.
 STACK_READY_WITHIN_S = 240.0
 
@@ -114,6 +115,7 @@ class RunningStack:
         self.api_key = demo["TOLLWAY_API_KEY"]
         self.admin_key = demo["TOLLWAY_ADMIN_KEY"]
         self.user_id = demo["TOLLWAY_DEMO_USER_ID"]
+        self.fakellm_url = f"http://127.0.0.1:{FAKELLM_PORT + offset}"
 
 
 def wait_for_credit(stack: RunningStack, within: float = 30.0) -> None:
@@ -148,9 +150,12 @@ def running_stack(
     args: tuple[str, ...] = (),
     env: Mapping[str, str] | None = None,
     within: float = STACK_READY_WITHIN_S,
+    catalog: str | None = None,
 ) -> Iterator[RunningStack]:
     """Start ``deploy/local/stack.py`` as ``make run`` does (shifted ports, own namespace) and wait for its banner.
 
+    ``catalog`` is a catalogue for the router instead of ``deploy/config/catalog.yaml``, written (like that one) for
+    the fake upstream on ``127.0.0.1:8090``; it is moved to this stack's port.
     Afterwards it is stopped with Ctrl-C, which must end it cleanly: exit 0 or 130, no process of its group left.
     """
     offset = stack_port_offset()
@@ -166,6 +171,10 @@ def running_stack(
         "TOLLWAY_LOG_LEVEL": "WARNING",
         "TOLLWAY_RUN_DIR": str(run_dir),
     }
+    if catalog is not None:
+        path = run_dir / "test-catalog.yaml"  # not catalog.yaml: the stack writes its shifted default there
+        path.write_text(catalog.replace("127.0.0.1:8090", f"127.0.0.1:{FAKELLM_PORT + offset}"))
+        process_env["INFERENCE_ROUTER_CATALOG_PATH"] = str(path)
     log = run_dir / "stack.log"
     started = time.monotonic()
     argv = [sys.executable, str(ROOT / "deploy/local/stack.py"), "--ready-timeout", str(within), *args]
@@ -184,7 +193,7 @@ def running_stack(
 
 # The ports a stack shifts by its offset (deploy/local/stack.py): the mail sink, each service and up to three
 # replicas of it (+100 each), the fake upstream.
-STACK_PORTS = (2525, *(port + 100 * r for port in range(8080, 8085) for r in range(4)), 8090)
+STACK_PORTS = (2525, *(port + 100 * r for port in range(8080, 8085) for r in range(4)), FAKELLM_PORT)
 
 
 def stack_port_offset() -> int:
