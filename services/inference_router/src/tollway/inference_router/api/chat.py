@@ -93,10 +93,16 @@ async def _until_disconnect(receive: Receive, work: Any) -> Any:
     try:
         answer = await work
     except asyncio.CancelledError:
+        watch.cancel()
         if not watch.swallow():
             raise
         return None
-    finally:
+    except BaseException:
+        watch.cancel()
+        raise
+    if isinstance(answer, ChatStream):
+        watch.cancel()  # the stream's relay reads ``receive`` with a watcher of its own
+    else:
         watch.stop()
     return answer
 
