@@ -6,6 +6,7 @@ import math
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from tests.bench import targets, ttft, wrk
@@ -149,13 +150,24 @@ def probe_all(plan: Plan, started: list[Target]) -> list[TtftRow]:
 
 
 def measure_idle(plan: Plan, started: list[Target]) -> Idle | None:
-    """CPU of every process of the Tollway stack while nothing calls it (after 5 s for the consumers to drain)."""
+    """CPU of every process of the Tollway stack while nothing calls it, once it has caught up with the traffic."""
     tollway = next((t for t in started if t.name == "tollway" and not t.error and t.stack_roots), None)
     if tollway is None or tollway.stack_roots is None:
         return None
-    say(f"idle stack ({plan.idle_s:.0f} s)")
-    time.sleep(5)
+    drained_s = drain(tollway.stack_roots)
+    say(f"idle stack ({plan.idle_s:.0f} s, after {drained_s:.0f} s of catching up)")
     before, began = proctree.cpu_seconds(tollway.stack_roots()), time.monotonic()
     time.sleep(plan.idle_s)
     spent = proctree.cpu_seconds(tollway.stack_roots()) - before
-    return Idle(seconds=round(time.monotonic() - began, 1), cpu_s=round(spent, 3))
+    return Idle(seconds=round(time.monotonic() - began, 1), cpu_s=round(spent, 3), drained_s=round(drained_s, 1))
+
+
+def drain(roots: Callable[[], list[int]], window_s: float = 5.0, quiet: float = 0.1, limit_s: float = 180.0) -> float:
+    """Seconds until a ``window_s`` in which the stack used under ``quiet`` of one core: its backlog is done."""
+    began = time.monotonic()
+    while time.monotonic() - began < limit_s:
+        before = proctree.cpu_seconds(roots())
+        time.sleep(window_s)
+        if proctree.cpu_seconds(roots()) - before < quiet * window_s:
+            break
+    return time.monotonic() - began
