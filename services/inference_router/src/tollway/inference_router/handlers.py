@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import msgspec
 from opentelemetry import trace
 
-from tollway.inference_router.domain.breaker import BreakerState
 from tollway.inference_router.domain.canonical import ChatRequest
 from tollway.inference_router.domain.catalog import Catalog, Model
 from tollway.inference_router.domain.code_router import Classification, CodeMode, classify, parse_mode
@@ -397,12 +396,3 @@ async def _read_quietly(reply: UpstreamReply) -> bytes:
         return b""
     finally:
         reply.close()
-
-
-async def breaker_states(breakers: BreakerBook) -> dict[str, BreakerState]:
-    return await breakers.states()
-
-
-async def reset_breakers(breakers: BreakerBook, key: str | None = None) -> int:
-    """Close one breaker (or all): an operator's decision that the deployment is healthy again."""
-    return await breakers.reset(key)

@@ -12,7 +12,7 @@ from litestar import Controller, Request, delete, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
-from tollway.inference_router import handlers
+from tollway.inference_router import breaker_admin
 from tollway.inference_router.bootstrap import RouterServices
 from tollway.inference_router.domain.breaker import BreakerState
 from tollway.platform.http import admin_identity
@@ -42,7 +42,7 @@ class CircuitBreakerController(Controller):
 
     @get("/")
     async def list_breakers(self, request: Request[Any, Any, Any], admin: NamedDependency[Identity]) -> BreakersOut:
-        states = await handlers.breaker_states(_book(request))
+        states = await breaker_admin.breaker_states(_book(request))
         return BreakersOut([_out(key, state) for key, state in sorted(states.items())])
 
     @get("/{deployment:path}")
@@ -54,13 +54,13 @@ class CircuitBreakerController(Controller):
 
     @delete("/", status_code=200)
     async def reset_all(self, request: Request[Any, Any, Any], admin: NamedDependency[Identity]) -> ResetOut:
-        return ResetOut(await handlers.reset_breakers(_book(request)))
+        return ResetOut(await breaker_admin.reset_breakers(_book(request)))
 
     @delete("/{deployment:path}", status_code=200)
     async def reset_one(
         self, request: Request[Any, Any, Any], admin: NamedDependency[Identity], deployment: FromPath[str]
     ) -> ResetOut:
-        return ResetOut(await handlers.reset_breakers(_book(request), deployment.lstrip("/")))
+        return ResetOut(await breaker_admin.reset_breakers(_book(request), deployment.lstrip("/")))
 
 
 def _book(request: Request[Any, Any, Any]) -> Any:
