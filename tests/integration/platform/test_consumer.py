@@ -193,3 +193,75 @@ async def test_a_lingering_consumer_gathers_a_trickle_into_few_batches(
     await task
     assert sum(batches) == 20
     assert len(batches) <= 4, batches
+
+
+async def test_the_next_batch_is_fetched_while_the_handler_works_on_this_one(
+    nc: NatsClient, namespace: Namespace, engine: AsyncEngine, effects: EffectRecorder
+) -> None:
+    # A consumer that fetched only after each commit spent the fetch's round trip and decoding idle beside its
+    # database: half of a draining worker's time here (issue 14). The fetch ahead overlaps the two.
+    await ensure_stream(nc.jetstream(), ROUTER_STREAM, namespace)
+    publisher = JetStreamPublisher(nc.jetstream(), namespace)
+    for i in range(120):
+        await publisher.publish(completed(i))
+    release, busy = asyncio.Event(), asyncio.Event()
+
+    async def handler(events: Sequence[RequestCompletedV1]) -> None:
+        busy.set()
+        await release.wait()
+        await effects(events)
+
+    spec = msgspec.structs.replace(SPEC, durable="test_fetch_ahead")
+    recorder = DeadLetterRecorder(engine, analytics_tables, "analytics")
+    consumer = PullConsumer(nc, spec, RequestCompletedV1, handler, on_poison=recorder, ns=namespace)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    await asyncio.wait_for(busy.wait(), 10)
+
+    async def next_batch_delivered() -> bool:
+        info = await nc.jetstream().consumer_info(namespace.stream(ROUTER_STREAM.name), namespace.durable(spec.durable))
+        return bool(info.num_ack_pending == 2 * spec.batch_size)
+
+    await eventually(next_batch_delivered, within=5, what="the second batch delivered during the first")
+    release.set()
+    await eventually(lambda: _counts_are(effects, 120), within=10, what="120 effects")
+    stop.set()
+    await task
+
+
+async def test_a_batch_fetched_ahead_is_handed_back_at_stop_not_left_to_time_out(
+    nc: NatsClient, namespace: Namespace, engine: AsyncEngine, effects: EffectRecorder
+) -> None:
+    await ensure_stream(nc.jetstream(), ROUTER_STREAM, namespace)
+    publisher = JetStreamPublisher(nc.jetstream(), namespace)
+    for i in range(100):
+        await publisher.publish(completed(i))
+    busy, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(events: Sequence[RequestCompletedV1]) -> None:
+        busy.set()
+        await release.wait()
+        await effects(events)
+
+    # ack_wait far beyond the test: only an explicit nak can bring the batch fetched ahead back in time
+    spec = msgspec.structs.replace(SPEC, durable="test_hand_back", ack_wait_s=120.0)
+    recorder = DeadLetterRecorder(engine, analytics_tables, "analytics")
+    first = PullConsumer(nc, spec, RequestCompletedV1, slow, on_poison=recorder, ns=namespace)
+    stop = asyncio.Event()
+    task = asyncio.create_task(first.run(stop))
+    await asyncio.wait_for(busy.wait(), 10)
+    await asyncio.sleep(0.3)  # the batch ahead arrives
+    stop.set()
+    release.set()
+    await task
+
+    second = PullConsumer(nc, spec, RequestCompletedV1, effects, on_poison=recorder, ns=namespace)
+    stop = asyncio.Event()
+    task = asyncio.create_task(second.run(stop))
+    await eventually(lambda: _counts_are(effects, 100), within=10, what="all 100 effects after the restart")
+    stop.set()
+    await task
+
+
+async def _counts_are(effects: EffectRecorder, n: int) -> bool:
+    return await effects.counts() == (n, n)
