@@ -1,4 +1,4 @@
-"""The event pipeline: publish usage events into a fresh namespace and time billing's and analytics' real workers."""
+"""The event pipeline: publish usage events into a fresh namespace and time the three usage consumers' real workers."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import asyncio
 import os
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 from nats.aio.client import Client as NatsClient
@@ -33,16 +34,26 @@ from tollway.platform.messaging import JetStreamPublisher, Namespace, connect_na
 
 NAMESPACE = "benchevents"
 DATABASE = "tollway_bench_events"
-SERVICES = ("billing", "analytics")
+SERVICES = ("billing", "analytics", "error_monitor")
 METHOD = (
     "nats-py publish_async straight onto ROUTER (the subject, payload and Nats-Msg-Id JetStreamPublisher writes), "
-    "PubAcks awaited at the end"
+    "PubAcks awaited at the end, while the workers are stopped"
 )
 COUNT_SQL = {
     "billing": "SELECT count(*) FROM billing.transactions WHERE type = 'usage'",
     "analytics": "SELECT count(*) FROM analytics.requests",
+    # error_monitor keeps no row per request: each served request is one attempt in its provider's minute
+    "error_monitor": "SELECT coalesce(sum(attempts), 0) FROM error_monitor.provider_minutes",
 }
-BILLING_ROWS_SQL = "SELECT metadata->>'request_id', created_at FROM billing.transactions WHERE type = 'usage'"
+FIRST_SQL = {  # when the first of a phase's events was written (its transaction's start)
+    "billing": "SELECT min(created_at) FROM billing.transactions WHERE metadata->>'request_id' LIKE $1",
+    "analytics": "SELECT min(received_at) FROM analytics.requests WHERE request_id LIKE $1",
+    "error_monitor": "SELECT min(processed_at) FROM error_monitor.inbox WHERE event_id LIKE $1",
+}
+ROWS_SQL = {  # (event or request id, when it was written) for the services without a received_at beside occurred_at
+    "billing": "SELECT metadata->>'request_id', created_at FROM billing.transactions WHERE type = 'usage'",
+    "error_monitor": "SELECT event_id, processed_at FROM error_monitor.inbox WHERE event_id LIKE 'req_%'",
+}
 ANALYTICS_LAG_SQL = """
 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - occurred_at)),
        percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - occurred_at))
@@ -71,8 +82,6 @@ class ConsumerResult:
     processed: int = 0
     seconds: float | None = None
     events_per_s: float | None = None
-    lag_p50_ms: float | None = None
-    lag_p99_ms: float | None = None
     paced_lag_p50_ms: float | None = None
     paced_lag_p99_ms: float | None = None
     detail: str = ""
@@ -130,7 +139,7 @@ def tail(text: str, lines: int = 3) -> str:
 
 
 def run(sup: Supervisor, config: PipelineConfig) -> PipelineResult:
-    """Fresh database and namespace, migrate, start both workers, publish, wait, measure, verify, clean up."""
+    """Fresh database and namespace; warm the workers up, stop them, publish the backlog, time its drain, pace."""
     result = PipelineResult(
         events=config.events,
         method=METHOD,
@@ -140,28 +149,43 @@ def run(sup: Supervisor, config: PipelineConfig) -> PipelineResult:
     )
     result.consumers = {name: ConsumerResult(name) for name in SERVICES}
     asyncio.run(prepare(config))
-    workers: dict[str, Child] = {}
-    extra: list[Child] = []
+    migrated = []
     for service, problem in migrate(config).items():
         if problem:
             result.consumers[service].detail = f"migrate failed: {problem}"
-            continue
-        argv = [PY, "-m", f"tollway.{service}", "worker"]
-        started = [
-            sup.start(f"events-{service}-worker-{n}", argv, service_env(service, config)) for n in range(config.workers)
-        ]
-        workers[service], extra = started[0], extra + started[1:]
+        else:
+            migrated.append(service)
+    started: list[Child] = []
     try:
-        if workers:
-            asyncio.run(drive(config, workers, result))
+        workers = start_workers(sup, migrated, config, started)
+        live = asyncio.run(warm_up(config, workers, result)) if workers else []
+        sup.stop(*started)  # the backlog goes in with nobody consuming: the drain measures the consumers alone
+        published = bool(live) and asyncio.run(publish_backlog(config, result))
+        if published:
+            workers = start_workers(sup, live, config, started)
+            asyncio.run(drain_and_pace(config, workers, live, result))
         if result.consumers["billing"].status != "not available":
             verify(config, result)
         else:
             result.verify_status = "not run (billing not available)"
     finally:
-        sup.stop(*workers.values(), *extra)
+        sup.stop(*started)
         asyncio.run(purge(config.infra, NAMESPACE))
     return result
+
+
+def start_workers(
+    sup: Supervisor, services: list[str], config: PipelineConfig, started: list[Child]
+) -> dict[str, Child]:
+    """``config.workers`` worker processes per service on its one durable; the first of each is returned."""
+    first: dict[str, Child] = {}
+    for service in services:
+        argv = [PY, "-m", f"tollway.{service}", "worker"]
+        for _ in range(config.workers):
+            child = sup.start(f"events-{service}-worker-{len(started)}", argv, service_env(service, config))
+            started.append(child)
+            first.setdefault(service, child)
+    return first
 
 
 async def prepare(config: PipelineConfig) -> None:
@@ -169,22 +193,61 @@ async def prepare(config: PipelineConfig) -> None:
     await purge(config.infra, NAMESPACE)
 
 
-async def drive(config: PipelineConfig, workers: Mapping[str, Child], result: PipelineResult) -> None:
+@asynccontextmanager
+async def connections(config: PipelineConfig) -> AsyncIterator[tuple[asyncpg.Connection, NatsClient]]:
     conn = await asyncpg.connect(plain(config.infra.database(DATABASE)))
     nc = await connect_nats(config.infra.nats, "bench-pipeline")
     try:
-        await provision(nc.jetstream(), ALL_STREAMS, ALL_BUCKETS, Namespace(NAMESPACE))  # workers may still start
-        publisher = JetStreamPublisher(nc.jetstream(), Namespace(NAMESPACE))
-        users = [f"usr_bench{i:03d}" for i in range(config.users)]
-        await asyncio.gather(*(publisher.publish(UserRegisteredV1(user_id=user)) for user in users))
-        live = await wait_ready(conn, nc, workers, config, result)
-        if live:
-            await publish_and_measure(conn, nc.jetstream(), users, live, config, result)
-    except (OSError, asyncpg.PostgresError, TimeoutError, NatsError) as error:
-        result.error = f"{type(error).__name__}: {error}"
+        yield conn, nc
     finally:
         await nc.drain()
         await conn.close()
+
+
+async def warm_up(config: PipelineConfig, workers: Mapping[str, Child], result: PipelineResult) -> list[str]:
+    """Provision, register the users, and wait until each service's worker consumes; the services that do."""
+    try:
+        async with connections(config) as (conn, nc):
+            await provision(nc.jetstream(), ALL_STREAMS, ALL_BUCKETS, Namespace(NAMESPACE))  # workers may still start
+            publisher = JetStreamPublisher(nc.jetstream(), Namespace(NAMESPACE))
+            await asyncio.gather(*(publisher.publish(UserRegisteredV1(user_id=user)) for user in users_of(config)))
+            return await wait_ready(conn, nc, workers, config, result)
+    except (OSError, asyncpg.PostgresError, TimeoutError, NatsError) as error:
+        result.error = f"{type(error).__name__}: {error}"
+        return []
+
+
+def users_of(config: PipelineConfig) -> list[str]:
+    return [f"usr_bench{i:03d}" for i in range(config.users)]
+
+
+async def publish_backlog(config: PipelineConfig, result: PipelineResult) -> bool:
+    try:
+        async with connections(config) as (_, nc):
+            started = time.monotonic()
+            await publish_all(nc.jetstream(), users_of(config), config)
+            result.publish_s = time.monotonic() - started
+            result.publish_per_s = config.events / result.publish_s
+            return True
+    except (OSError, TimeoutError, NatsError) as error:
+        result.error = f"publishing the backlog: {type(error).__name__}: {error}"
+        return False
+
+
+async def drain_and_pace(
+    config: PipelineConfig, workers: Mapping[str, Child], services: list[str], result: PipelineResult
+) -> None:
+    """The drain of the backlog (throughput), then the paced phase (lag at the target rate)."""
+    try:
+        async with connections(config) as (conn, nc):
+            await measure_drain(conn, services, config, result)
+            if any(result.consumers[s].status == "ok" for s in services):
+                await paced_phase(conn, nc.jetstream(), users_of(config), services, config, result)
+    except (OSError, asyncpg.PostgresError, TimeoutError, NatsError) as error:
+        result.error = f"{type(error).__name__}: {error}"
+    for service, child in workers.items():
+        if not child.alive():
+            result.consumers[service].detail = f"worker exited: {child.tail(3)}"
 
 
 async def wait_ready(
@@ -273,31 +336,24 @@ async def _publish(js: JetStreamContext, event: RequestCompletedV1, occurred: di
     await js.publish_async(subject, encode(event), headers={MSG_ID_HEADER: event.event_id})
 
 
-async def publish_and_measure(
-    conn: asyncpg.Connection,
-    js: JetStreamContext,
-    users: list[str],
-    services: list[str],
-    config: PipelineConfig,
-    result: PipelineResult,
+async def measure_drain(
+    conn: asyncpg.Connection, services: list[str], config: PipelineConfig, result: PipelineResult
 ) -> None:
-    """The burst (throughput from a backlog), then the paced phase (lag at the target rate)."""
-    started = time.monotonic()
-    watcher = asyncio.create_task(watch_counts(conn, services, config.events, started + config.timeout_s))
-    occurred = await publish_all(js, users, config)
-    result.publish_s = time.monotonic() - started
-    result.publish_per_s = config.events / result.publish_s
-    finished = await watcher
+    """Each consumer's rate over the backlog: from its first row's write to the moment its count was complete.
+
+    The first row's timestamp (the transaction that wrote it) marks when consuming began, so the workers' start-up
+    is not counted; the count is polled every 0.1 s.
+    """
+    finished = await watch_counts(conn, services, config.events, time.monotonic() + config.timeout_s)
+    ended = datetime.now(UTC)
     for service in services:
         consumer = result.consumers[service]
         consumer.processed, done_at = finished[service]
         consumer.status = "ok" if done_at is not None else "incomplete"
-        if done_at is not None:
-            consumer.seconds = done_at - started
+        first = await conn.fetchval(FIRST_SQL[service], f"{BURST}%")
+        if done_at is not None and first is not None:
+            consumer.seconds = (ended - first).total_seconds() - (time.monotonic() - done_at)
             consumer.events_per_s = config.events / consumer.seconds
-        consumer.lag_p50_ms, consumer.lag_p99_ms = await lag(conn, service, occurred, BURST)
-    if any(result.consumers[s].status == "ok" for s in services):
-        await paced_phase(conn, js, users, services, config, result)
 
 
 async def paced_phase(
@@ -342,7 +398,7 @@ async def lag(
     if service == "analytics":
         p50, p99 = await conn.fetchrow(ANALYTICS_LAG_SQL, f"{prefix}%")
         return float(p50 or 0) * 1000, float(p99 or 0) * 1000
-    rows = await conn.fetch(BILLING_ROWS_SQL)
+    rows = await conn.fetch(ROWS_SQL[service])
     lags = [(row[1] - occurred[row[0]]).total_seconds() * 1000 for row in rows if row[0] in occurred]
     return percentile(lags, 0.5), percentile(lags, 0.99)
 

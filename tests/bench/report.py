@@ -159,7 +159,7 @@ def pipeline_goals(pipeline: PipelineResult | None) -> list[Goal]:
         rate = consumer.events_per_s if consumer else None
         lag = consumer.paced_lag_p99_ms / 1000 if consumer and consumer.paced_lag_p99_ms is not None else None
         offered = f"{pipeline.paced_rate:,}/s offered" if pipeline else "paced"
-        found.append(_goal(f"{name} events/s (burst)", ">= 10,000", rate, "/s", (rate or 0) >= 10_000))
+        found.append(_goal(f"{name} events/s (backlog drain)", ">= 10,000", rate, "/s", (rate or 0) >= 10_000))
         found.append(_goal(f"{name} lag p99 ({offered})", "< 1 s", lag, " s", lag is not None and lag < 1))
     return found
 
@@ -224,7 +224,10 @@ def pipeline_lines(pipeline: PipelineResult | None) -> list[str]:
         f"{pipeline.events:,} `router.request.completed.v1` events, published with {pipeline.method}; "
         f"{pipeline.workers} worker process(es) per consumer service on one durable."
     ]
-    lines.append(f"Publishing took {num(pipeline.publish_s)} s ({num(pipeline.publish_per_s, 0)} events/s).")
+    lines.append(
+        f"Publishing took {num(pipeline.publish_s)} s ({num(pipeline.publish_per_s, 0)} events/s); then the workers "
+        "started and drained that backlog (events/s from each consumer's first write to its last)."
+    )
     if pipeline.error:
         lines.append(f"Error: {pipeline.error}")
     lines.append(
@@ -233,15 +236,13 @@ def pipeline_lines(pipeline: PipelineResult | None) -> list[str]:
     )
     lines += [
         "",
-        "| consumer | status | rows | burst seconds | burst events/s | burst lag p50 ms | burst lag p99 ms "
-        "| paced lag p50 ms | paced lag p99 ms | detail |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| consumer | status | rows | drain seconds | drain events/s | paced lag p50 ms | paced lag p99 ms | detail |",
+        "|---|---|--:|--:|--:|--:|--:|---|",
     ]
     for c in pipeline.consumers.values():
         lines.append(
             f"| {c.name} | {c.status} | {c.processed:,} | {num(c.seconds)} | {num(c.events_per_s, 0)} "
-            f"| {num(c.lag_p50_ms, 0)} | {num(c.lag_p99_ms, 0)} | {num(c.paced_lag_p50_ms, 0)} "
-            f"| {num(c.paced_lag_p99_ms, 0)} | {c.detail[:120]} |"
+            f"| {num(c.paced_lag_p50_ms, 0)} | {num(c.paced_lag_p99_ms, 0)} | {c.detail[:120]} |"
         )
     verdict = pipeline.verify_output.splitlines()[-1] if pipeline.verify_output else ""
     lines += ["", f"`python -m tollway.billing verify`: **{pipeline.verify_status}** {verdict}".rstrip()]
