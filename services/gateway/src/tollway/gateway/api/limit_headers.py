@@ -16,6 +16,12 @@ from tollway.gateway.domain.ratelimits import Limits
 log = logging.getLogger(__name__)
 MARKER = b"x-ratelimit-limit-requests"  # present: admission already reported the windows (one Redis call)
 ANTHROPIC_PATHS = ("/v1/messages",)
+ADMITTED = "tollway.admitted"  # scope entry: admission ran, so its answer already says all the windows have to say
+
+
+def mark_admitted(scope: dict[str, Any]) -> None:
+    """Called by a route once admission let its request through: a key without windows needs no second look."""
+    scope[ADMITTED] = True
 
 
 def presented_key(headers: Iterable[tuple[bytes, bytes]], path_key: str | None) -> str | None:
@@ -48,7 +54,7 @@ class LimitHeaderSend:
     async def __call__(self, message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", ()))
-            if all(name != MARKER for name, _ in headers):
+            if not self._scope.get(ADMITTED) and all(name != MARKER for name, _ in headers):
                 extra = await self._headers()
                 if extra:
                     headers.extend((name.encode(), value.encode()) for name, value in extra.items())

@@ -19,6 +19,7 @@ from tollway.gateway import handlers
 from tollway.gateway.api.auth import key_from_headers
 from tollway.gateway.api.edge import PATH_KEY
 from tollway.gateway.api.exchange import Scope, read_body, request_headers
+from tollway.gateway.api.limit_headers import mark_admitted
 from tollway.gateway.api.public import _caller, _client_hash, _services
 from tollway.gateway.api.relay import admit_then_forward
 from tollway.gateway.bootstrap import PublicServices
@@ -98,6 +99,7 @@ async def _admit(
     call = ChatCall(request_id=request_id, api=route.api, body=forwarded, identity=identity, client=client)
     stand_in = chat_shaped(RouteEnvelope(model=name), stream=route.stream, cap=cap, size=len(body))
     admitted = await handlers.admit_chat(services.ports, msgspec.structs.replace(call, body=stand_in))
+    mark_admitted(scope)
     return msgspec.structs.replace(admitted, call=call, stream=route.stream)
 
 

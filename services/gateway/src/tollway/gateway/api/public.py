@@ -12,6 +12,7 @@ from tollway.contracts.internal_api import PublicApiName
 from tollway.gateway import handlers
 from tollway.gateway.api.auth import key_from_headers
 from tollway.gateway.api.exchange import ClientGoneError, Scope, encode_headers, read_body, request_headers, send_whole
+from tollway.gateway.api.limit_headers import mark_admitted
 from tollway.gateway.api.public_errors import send_error
 from tollway.gateway.api.relay import forward
 from tollway.gateway.bootstrap import GatewayServices, PublicServices
@@ -108,7 +109,9 @@ async def _admit(
     body = await read_body(headers, receive, services.settings.max_body_bytes)
     client = _client_hash(scope) if identity is None else ""
     call = ChatCall(request_id=request_id, api=api, body=body, identity=identity, client=client)
-    return await handlers.admit_chat(services.ports, call)
+    admitted = await handlers.admit_chat(services.ports, call)
+    mark_admitted(scope)
+    return admitted
 
 
 async def _caller(
