@@ -1,4 +1,4 @@
-"""Rate limits and credit holds in Redis: one Lua call admits a request, a second one settles it."""
+"""Rate limits and credit holds in Redis: one Lua call admits a request, a second one (coalesced) settles it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from tollway.gateway.domain.admission import AdmissionPlan, Budget, BudgetWindow, Decision, Outcome, WindowState
 from tollway.gateway.domain.ratelimits import Kind, Window
 from tollway.gateway.domain.rejections import ServiceUnavailableError
-from tollway.platform.redis import LuaScript, RedisClient, RedisKeys
+from tollway.platform.redis import CoalescedScript, LuaScript, RedisClient, RedisKeys
 
 log = logging.getLogger(__name__)
 NO_CREDIT_GATE = -1
@@ -43,7 +43,8 @@ class RedisAdmission:
         self._keys = keys
         self._redis = redis
         self._admit = LuaScript(redis, _LUA.joinpath("admit.lua").read_text())
-        self._settle = LuaScript(redis, _LUA.joinpath("settle.lua").read_text())
+        # Settling is off the answer's path: concurrent settlements share one pipelined round trip.
+        self._settle = CoalescedScript(LuaScript(redis, _LUA.joinpath("settle.lua").read_text()))
         self._peek = LuaScript(redis, _LUA.joinpath("peek.lua").read_text())
         self._hold_ttl_ms = hold_ttl_ms
         self._settle_ms = settle_ms
