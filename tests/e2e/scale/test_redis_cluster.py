@@ -6,6 +6,8 @@ at the cluster. Each Lua call carries keys of one account only, all tagged ``{<a
 
 from __future__ import annotations
 
+import asyncio
+
 from redis.asyncio.cluster import RedisCluster
 
 from tests.e2e.scale.clusters import LocalRedisCluster
@@ -21,7 +23,7 @@ from tests.integration.gateway.public.test_rate_limits import (
 from tollway.inference_router.adapters.breakers_redis import RedisBreakerBook
 from tollway.inference_router.domain.breaker import BreakerConfig, CircuitBreaker
 from tollway.platform.messaging import Namespace
-from tollway.platform.redis import RedisKeys, open_redis
+from tollway.platform.redis import CoalescedScript, LuaScript, RedisKeys, open_redis
 
 __all__ = [
     "test_200_concurrent_requests_over_3_replicas_never_spend_beyond_the_bound",
@@ -84,3 +86,18 @@ async def test_each_accounts_keys_live_on_one_node_and_accounts_spread_over_all(
 
     assert all(len(slots) == 1 for slots in slots_of.values())
     assert nodes == set(redis_cluster.ports)
+
+
+async def test_coalesced_script_calls_on_a_cluster_each_get_their_answer(
+    redis_client: RedisCluster, namespace: Namespace
+) -> None:
+    # redis-py's cluster pipeline refuses EVALSHA: the 200-request credit test above got 500s from it
+    script = CoalescedScript(LuaScript(redis_client, "return redis.call('INCR', KEYS[1])"))
+    keys = [RedisKeys("test", namespace.prefix).tagged("coalesced", f"account{i}") for i in range(5)]
+    try:
+        answers = await asyncio.gather(*(script([keys[i % 5]], []) for i in range(100)))
+        totals = [int(await redis_client.get(key) or 0) for key in keys]
+    finally:
+        await redis_client.delete(*keys)
+    assert sorted(answers) == sorted(list(range(1, 21)) * 5)
+    assert totals == [20] * 5

@@ -81,7 +81,12 @@ class LuaScript:
         return await self._redis.eval(self._source, len(keys), *keys, *args)
 
     async def pipelined(self, calls: Sequence[tuple[Sequence[str], Sequence[str | int | float]]]) -> list[Any]:
-        """Many calls in one round trip (``EVALSHA``; ``EVAL`` after a ``NOSCRIPT``); an error is its call's result."""
+        """Many calls in one round trip (``EVALSHA``; ``EVAL`` after a ``NOSCRIPT``); an error is its call's result.
+
+        redis-py's cluster pipeline refuses scripts, so on a cluster the calls go out concurrently, one each.
+        """
+        if isinstance(self._redis, RedisCluster):
+            return list(await asyncio.gather(*(self(keys, args) for keys, args in calls), return_exceptions=True))
         async with self._redis.pipeline(transaction=False) as pipe:
             for keys, args in calls:
                 pipe.evalsha(self.sha, len(keys), *keys, *args)
@@ -112,6 +117,10 @@ class CoalescedScript:
         self._max_batch = max_batch
         self._queue: list[Call] = []
         self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def sha(self) -> str:
+        return self._script.sha
 
     async def __call__(self, keys: Sequence[str], args: Sequence[str | int | float]) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
