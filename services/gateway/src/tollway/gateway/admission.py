@@ -1,4 +1,4 @@
-"""Rate limits and credit holds in Redis: one Lua call admits a request, a second one (coalesced) settles it."""
+"""Rate limits and credit holds in Redis: one Lua call admits a request, a second one settles it."""
 
 from __future__ import annotations
 
@@ -42,8 +42,8 @@ class RedisAdmission:
     ) -> None:
         self._keys = keys
         self._redis = redis
-        self._admit = LuaScript(redis, _LUA.joinpath("admit.lua").read_text())
-        # Settling is off the answer's path: concurrent settlements share one pipelined round trip.
+        self._admit = CoalescedScript(LuaScript(redis, _LUA.joinpath("admit.lua").read_text()))
+        # Concurrent calls share one pipelined round trip: a call waits at most for the one in flight before it.
         self._settle = CoalescedScript(LuaScript(redis, _LUA.joinpath("settle.lua").read_text()))
         self._peek = LuaScript(redis, _LUA.joinpath("peek.lua").read_text())
         self._hold_ttl_ms = hold_ttl_ms
