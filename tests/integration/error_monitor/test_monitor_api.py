@@ -210,3 +210,19 @@ async def test_the_admin_api(client: Client, log: SqlAlchemyErrorLog) -> None:
     stats = (await client.get("/admin/v1/incidents/stats", params={"days": "7"}, headers=signed())).json()
     assert (stats["total_incidents"], stats["by_status"], stats["period_days"]) == (1, {"resolved": 1}, 7)
     assert set(stats["downtime_by_provider"]) == {"openai"}
+
+
+async def test_incidents_keep_opening_after_postgres_switches_to_a_generic_plan(
+    log: SqlAlchemyErrorLog, engine: AsyncEngine
+) -> None:
+    # The ON CONFLICT ... WHERE status = 'ongoing' that finds the partial unique index was bound as a parameter:
+    # Postgres plans a prepared statement with its values five times, then generically, and a generic plan
+    # cannot match a partial index to a parameter ("no unique or exclusion constraint matching the ON CONFLICT
+    # specification"). Under load every incident's batch then failed until it was dead-lettered.
+    for round_ in range(8):
+        at = T0 + timedelta(minutes=round_)
+        providers = f"p{round_}"
+        await handlers.record_failed_requests([failed(i, providers, at) for i in range(8)], log, f"failed-{round_}")
+    async with engine.connect() as conn:
+        opened = (await conn.execute(select(incidents.c.provider).where(incidents.c.status == "ongoing"))).scalars()
+        assert sorted(opened) == [f"p{i}" for i in range(8)]

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,6 +36,9 @@ from tollway.error_monitor.domain.records import ErrorRecord
 from tollway.platform.messaging import add_to_outbox, claim_events
 
 _ERROR_FIELDS = ErrorRecord.__struct_fields__
+# The partial unique index's predicate as a literal: bound as a parameter, it stops matching the index once
+# Postgres plans the prepared statement generically (after five executions), and every insert then fails.
+_ONGOING = text("status = 'ongoing'")
 
 
 def _minute(moment: datetime) -> datetime:
@@ -222,7 +225,7 @@ class SqlAlchemyErrorLog:
         stmt = insert(incidents).values(incident_row(incident))
         done = await conn.execute(
             stmt.on_conflict_do_nothing(
-                index_elements=[incidents.c.kind, incidents.c.subject], index_where=incidents.c.status == "ongoing"
+                index_elements=[incidents.c.kind, incidents.c.subject], index_where=_ONGOING
             ).returning(incidents.c.id)
         )
         return done.scalar_one_or_none() is not None
