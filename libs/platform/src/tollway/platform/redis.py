@@ -101,7 +101,7 @@ class LuaScript:
         return results
 
 
-Call = tuple[Sequence[str], Sequence[str | int | float], "asyncio.Future[Any]"]
+_Call = tuple[Sequence[str], Sequence[str | int | float], "asyncio.Future[Any]"]
 
 
 class CoalescedScript:
@@ -115,7 +115,7 @@ class CoalescedScript:
     def __init__(self, script: LuaScript, *, max_batch: int = 256) -> None:
         self._script = script
         self._max_batch = max_batch
-        self._queue: list[Call] = []
+        self._queue: list[_Call] = []
         self._flusher: asyncio.Task[None] | None = None
 
     @property
@@ -137,7 +137,7 @@ class CoalescedScript:
         finally:
             self._flusher = None
 
-    async def _send(self, batch: list[Call]) -> None:
+    async def _send(self, batch: list[_Call]) -> None:
         try:
             if len(batch) == 1:
                 keys, args, _ = batch[0]

@@ -42,8 +42,8 @@ class RedisAdmission:
     ) -> None:
         self._keys = keys
         self._redis = redis
-        self._admit = CoalescedScript(LuaScript(redis, _LUA.joinpath("admit.lua").read_text()))
         # Concurrent calls share one pipelined round trip: a call waits at most for the one in flight before it.
+        self._admit = CoalescedScript(LuaScript(redis, _LUA.joinpath("admit.lua").read_text()))
         self._settle = CoalescedScript(LuaScript(redis, _LUA.joinpath("settle.lua").read_text()))
         self._peek = LuaScript(redis, _LUA.joinpath("peek.lua").read_text())
         self._hold_ttl_ms = hold_ttl_ms

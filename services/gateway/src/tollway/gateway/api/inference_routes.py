@@ -16,10 +16,8 @@ from litestar import Request, Response, get
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 
-from tollway.gateway import handlers
 from tollway.gateway.api.exchange import Scope, read_body, request_headers
-from tollway.gateway.api.limit_headers import mark_admitted
-from tollway.gateway.api.public import _caller, _client_hash, _services
+from tollway.gateway.api.public import _caller, _client_hash, _services, admit_call
 from tollway.gateway.api.public_errors import error_body
 from tollway.gateway.api.relay import admit_then_forward
 from tollway.gateway.bootstrap import PublicServices
@@ -92,8 +90,7 @@ async def _admit(
     client = _client_hash(scope) if identity is None else ""
     call = ChatCall(request_id=request_id, api=route.api, body=body, identity=identity, client=client)
     stand_in = msgspec.structs.replace(call, body=chat_shaped(envelope, stream=stream, cap=cap, size=len(body)))
-    admitted = await handlers.admit_chat(services.ports, stand_in)
-    mark_admitted(scope)
+    admitted = await admit_call(scope, services, stand_in)
     return msgspec.structs.replace(admitted, call=call, stream=stream)
 
 

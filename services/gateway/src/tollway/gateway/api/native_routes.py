@@ -15,12 +15,10 @@ from urllib.parse import parse_qsl, urlencode
 
 import msgspec
 
-from tollway.gateway import handlers
 from tollway.gateway.api.auth import key_from_headers
 from tollway.gateway.api.edge import PATH_KEY
 from tollway.gateway.api.exchange import Scope, read_body, request_headers
-from tollway.gateway.api.limit_headers import mark_admitted
-from tollway.gateway.api.public import _caller, _client_hash, _services
+from tollway.gateway.api.public import _caller, _client_hash, _services, admit_call
 from tollway.gateway.api.relay import admit_then_forward
 from tollway.gateway.bootstrap import PublicServices
 from tollway.gateway.domain.admission import Admitted, ChatCall
@@ -98,8 +96,7 @@ async def _admit(
     client = _client_hash(scope) if identity is None else ""
     call = ChatCall(request_id=request_id, api=route.api, body=forwarded, identity=identity, client=client)
     stand_in = chat_shaped(RouteEnvelope(model=name), stream=route.stream, cap=cap, size=len(body))
-    admitted = await handlers.admit_chat(services.ports, msgspec.structs.replace(call, body=stand_in))
-    mark_admitted(scope)
+    admitted = await admit_call(scope, services, msgspec.structs.replace(call, body=stand_in))
     return msgspec.structs.replace(admitted, call=call, stream=route.stream)
 
 

@@ -109,6 +109,11 @@ async def _admit(
     body = await read_body(headers, receive, services.settings.max_body_bytes)
     client = _client_hash(scope) if identity is None else ""
     call = ChatCall(request_id=request_id, api=api, body=body, identity=identity, client=client)
+    return await admit_call(scope, services, call)
+
+
+async def admit_call(scope: Scope, services: PublicServices, call: ChatCall) -> Admitted:
+    """Chat's admission for any inference route; the edge then knows the answer already carries the windows."""
     admitted = await handlers.admit_chat(services.ports, call)
     mark_admitted(scope)
     return admitted
